@@ -1,0 +1,806 @@
+#include "sqlitestore.h"
+
+#include "logging.h"
+
+#include <QAtomicInteger>
+#include <QDir>
+#include <QFileInfo>
+#include <QLockFile>
+#include <QRegularExpression>
+#include <QSqlDriver>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QStandardPaths>
+
+#include <algorithm>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+constexpr qint64 DayMs = 24 * 60 * 60 * 1000;
+constexpr int PruneIntervalMs = 60 * 60 * 1000;
+// Enough for any history length the host picks; only used when nothing is kept on disk.
+constexpr int MemoryHistoryLength = 500;
+const QString DriverName = u"QSQLITE"_s;
+
+// Schema version 1. The full-text index is an external-content FTS5 table kept in step by
+// triggers, so the text is stored once. The trigram tokenizer finds words in any script,
+// including those written without spaces, and ignores case.
+const char *const SchemaV1[] = {
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID",
+    "INSERT INTO meta (key, value) VALUES ('last_message_id', 0)",
+    "CREATE TABLE messages ("
+    " id INTEGER PRIMARY KEY,"
+    " room TEXT," // NULL for a direct message
+    " sender TEXT NOT NULL,"
+    " recipient TEXT," // direct messages only
+    " text TEXT NOT NULL,"
+    " ts INTEGER NOT NULL)", // milliseconds since the epoch, UTC
+    "CREATE INDEX messages_room ON messages (room, id)",
+    "CREATE INDEX messages_ts ON messages (ts)",
+    "CREATE VIRTUAL TABLE messages_fts USING fts5 (text, content = 'messages',"
+    " content_rowid = 'id', tokenize = 'trigram case_sensitive 0')",
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
+    " INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END",
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+    " INSERT INTO messages_fts (messages_fts, rowid, text)"
+    " VALUES ('delete', old.id, old.text); END",
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN"
+    " INSERT INTO messages_fts (messages_fts, rowid, text)"
+    " VALUES ('delete', old.id, old.text);"
+    " INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END",
+    "CREATE TABLE bans ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT," // ban ids are never reused
+    " nick TEXT,"
+    " address TEXT,"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " since INTEGER NOT NULL,"
+    " until INTEGER)", // NULL: no end
+    "CREATE TABLE moderation ("
+    " id INTEGER PRIMARY KEY,"
+    " kind TEXT NOT NULL,"
+    " target TEXT NOT NULL DEFAULT '',"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " at INTEGER NOT NULL,"
+    " until INTEGER)",
+};
+
+const QString MessageColumns = u"id, room, sender, recipient, text, ts"_s;
+
+// SQLite's own words, without Qt's generic suffix.
+QString errorText(const QSqlError &error)
+{
+    return error.databaseText().isEmpty() ? error.text() : error.databaseText();
+}
+
+QVariant nullable(const QString &text)
+{
+    return text.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(text);
+}
+
+QVariant msOrNull(const QDateTime &time)
+{
+    return time.isValid() ? QVariant(time.toMSecsSinceEpoch())
+                          : QVariant(QMetaType::fromType<qlonglong>());
+}
+
+QDateTime timeOrInvalid(const QVariant &value)
+{
+    return value.isNull() ? QDateTime()
+                          : QDateTime::fromMSecsSinceEpoch(value.toLongLong(), Qt::UTC);
+}
+
+QString kindName(ModerationAction::Kind kind)
+{
+    switch (kind) {
+    case ModerationAction::Kick:
+        return u"kick"_s;
+    case ModerationAction::BanAction:
+        return u"ban"_s;
+    case ModerationAction::Unban:
+        return u"unban"_s;
+    case ModerationAction::Mute:
+        return u"mute"_s;
+    case ModerationAction::Unmute:
+        return u"unmute"_s;
+    case ModerationAction::Announce:
+        return u"announce"_s;
+    case ModerationAction::Topic:
+        return u"topic"_s;
+    }
+    return u"kick"_s;
+}
+
+ModerationAction::Kind kindFromName(const QString &name)
+{
+    static const QHash<QString, ModerationAction::Kind> kinds = {
+        {u"kick"_s, ModerationAction::Kick},     {u"ban"_s, ModerationAction::BanAction},
+        {u"unban"_s, ModerationAction::Unban},   {u"mute"_s, ModerationAction::Mute},
+        {u"unmute"_s, ModerationAction::Unmute}, {u"announce"_s, ModerationAction::Announce},
+        {u"topic"_s, ModerationAction::Topic},
+    };
+    return kinds.value(name, ModerationAction::Kick);
+}
+
+ChatMessage messageFromRow(const QSqlQuery &query)
+{
+    ChatMessage message;
+    message.id = query.value(0).toULongLong();
+    message.room = query.value(1).toString();
+    message.from = query.value(2).toString();
+    message.to = query.value(3).toString();
+    message.text = query.value(4).toString();
+    message.ts = QDateTime::fromMSecsSinceEpoch(query.value(5).toLongLong(), Qt::UTC);
+    return message;
+}
+
+QString nextConnectionName()
+{
+    static QAtomicInteger<quint64> counter;
+    return u"lanchat-store-%1"_s.arg(++counter);
+}
+
+} // namespace
+
+SqliteStore::SqliteStore()
+    : m_connectionName(nextConnectionName())
+{
+    m_pruneTimer.setInterval(PruneIntervalMs);
+    QObject::connect(&m_pruneTimer, &QTimer::timeout, &m_pruneTimer, [this] { prune(); });
+}
+
+SqliteStore::~SqliteStore()
+{
+    close();
+}
+
+QString SqliteStore::defaultFilePath(const QString &dataDir)
+{
+    QString dir = dataDir;
+    if (dir.isEmpty())
+        dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    return QDir(dir).absoluteFilePath(u"lanchat.sqlite"_s);
+}
+
+bool SqliteStore::open(const QString &filePath, Mode mode)
+{
+    close();
+    m_errorString.clear();
+    m_mode = mode;
+    m_filePath = QFileInfo(filePath).absoluteFilePath();
+    const QFileInfo info(m_filePath);
+
+    if (info.exists() && !info.isFile())
+        return fail(u"it is not a file"_s, {});
+    if (mode == Mode::ReadOnly) {
+        if (!info.exists())
+            return fail(u"no history has been stored there yet"_s, {});
+    } else {
+        const QString dir = info.absolutePath();
+        if (!QFileInfo(dir).isDir() && !QDir().mkpath(dir))
+            return fail(u"cannot create the folder %1"_s.arg(QDir::toNativeSeparators(dir)), {});
+        if (info.exists() && !info.isWritable())
+            return fail(u"the file is not writable"_s, {});
+
+        m_lock = std::make_unique<QLockFile>(m_filePath + u".lock"_s);
+        m_lock->setStaleLockTime(0); // a lock is stale only when its process is gone
+        if (!m_lock->tryLock(0)) {
+            const QLockFile::LockError error = m_lock->error();
+            qint64 pid = 0;
+            QString host;
+            QString app;
+            m_lock->getLockInfo(&pid, &host, &app);
+            m_lock.reset();
+            if (error == QLockFile::LockFailedError)
+                return fail(
+                    u"another LanChat server (process %1 on %2) is using it"_s.arg(pid).arg(host),
+                    {});
+            return fail(u"cannot create a lock file in %1; is the folder writable?"_s.arg(
+                            QDir::toNativeSeparators(dir)),
+                        {});
+        }
+    }
+
+    if (!QSqlDatabase::isDriverAvailable(DriverName)) {
+        return fail(u"the Qt SQLite driver is not installed (Debian package libqt6sql6-sqlite)"_s,
+                    {});
+    }
+    m_db = QSqlDatabase::addDatabase(DriverName, m_connectionName);
+    m_db.setDatabaseName(m_filePath);
+    // A reader waits for a writer's commit rather than failing at once.
+    m_db.setConnectOptions(mode == Mode::ReadOnly
+                               ? u"QSQLITE_OPEN_READONLY;QSQLITE_BUSY_TIMEOUT=5000"_s
+                               : u"QSQLITE_BUSY_TIMEOUT=5000"_s);
+    if (!m_db.open()) {
+        const QString detail = errorText(m_db.lastError());
+        close();
+        return fail(u"cannot open it"_s, detail);
+    }
+
+    int version = 0;
+    if (!checkIdentity(&version)) {
+        close();
+        return false;
+    }
+
+    if (mode == Mode::ReadOnly) {
+        if (version < SchemaVersion) {
+            close();
+            return fail(u"it was written by an older LanChat; start the server once to "
+                        "upgrade it"_s,
+                        {});
+        }
+        exec(u"PRAGMA query_only = ON"_s, {});
+    } else {
+        QSqlQuery journal(m_db);
+        if (!journal.exec(u"PRAGMA journal_mode = WAL"_s) || !journal.next()
+            || journal.value(0).toString().compare(u"wal"_s, Qt::CaseInsensitive) != 0) {
+            const QString detail = errorText(journal.lastError());
+            close();
+            return fail(u"cannot switch it to write-ahead logging"_s, detail);
+        }
+        journal.finish();
+        if (!exec(u"PRAGMA synchronous = NORMAL"_s, u"cannot set it up"_s) || !migrate(version)) {
+            close();
+            return false;
+        }
+    }
+
+    if (!loadLastMessageId()) {
+        close();
+        return false;
+    }
+
+    if (mode == Mode::ReadWrite) {
+        m_insertMessage = std::make_unique<QSqlQuery>(m_db);
+        m_updateLastId = std::make_unique<QSqlQuery>(m_db);
+        if (!m_insertMessage->prepare(
+                u"INSERT INTO messages (%1) VALUES (?, ?, ?, ?, ?, ?)"_s.arg(MessageColumns))
+            || !m_updateLastId->prepare(u"UPDATE meta SET value = max(value, ?)"
+                                        " WHERE key = 'last_message_id'"_s)) {
+            const QString detail
+                = errorText(m_insertMessage->lastError()) + errorText(m_updateLastId->lastError());
+            close();
+            return fail(u"cannot prepare its statements"_s, detail);
+        }
+        if (prune() < 0) {
+            const QString error = m_errorString;
+            close();
+            m_errorString = error;
+            return false;
+        }
+        m_pruneTimer.start();
+    }
+
+    qCInfo(lcStore).noquote() << u"Opened %1%2; the last message id is %3"_s.arg(
+        QDir::toNativeSeparators(m_filePath), mode == Mode::ReadOnly ? u" to read"_s : QString(),
+        QString::number(m_lastMessageId));
+    return true;
+}
+
+void SqliteStore::close()
+{
+    m_pruneTimer.stop();
+    m_insertMessage.reset();
+    m_updateLastId.reset();
+    if (m_db.isOpen() && m_mode == Mode::ReadWrite)
+        QSqlQuery(m_db).exec(u"PRAGMA optimize"_s);
+    if (m_db.isValid()) {
+        m_db.close();
+        m_db = QSqlDatabase();
+        QSqlDatabase::removeDatabase(m_connectionName);
+    }
+    m_lock.reset();
+    m_memoryHistory.clear();
+    m_lastMessageId = 0;
+}
+
+bool SqliteStore::fail(const QString &what, const QString &detail) const
+{
+    m_errorString = u"History database %1: %2"_s.arg(QDir::toNativeSeparators(m_filePath), what);
+    if (!detail.trimmed().isEmpty())
+        m_errorString += u" (%1)"_s.arg(detail.trimmed());
+    qCWarning(lcStore).noquote() << m_errorString;
+    return false;
+}
+
+bool SqliteStore::failQuery(const QString &what, const QSqlQuery &query) const
+{
+    return fail(what, errorText(query.lastError()));
+}
+
+bool SqliteStore::exec(const QString &sql, const QString &what)
+{
+    QSqlQuery query(m_db);
+    if (query.exec(sql))
+        return true;
+    if (what.isEmpty())
+        return false;
+    return failQuery(what, query);
+}
+
+bool SqliteStore::checkIdentity(int *version)
+{
+    // The first read of the file is where a damaged or foreign file shows itself.
+    QSqlQuery query(m_db);
+    if (!query.exec(u"SELECT (SELECT application_id FROM pragma_application_id),"
+                    " (SELECT user_version FROM pragma_user_version),"
+                    " (SELECT count(*) FROM sqlite_master)"_s)
+        || !query.next()) {
+        return failQuery(u"it is damaged or not a database"_s, query);
+    }
+    const qint32 applicationId = query.value(0).toInt();
+    *version = query.value(1).toInt();
+    const int objects = query.value(2).toInt();
+    query.finish();
+
+    if (applicationId != ApplicationId && (applicationId != 0 || objects > 0))
+        return fail(u"it is not a LanChat history database"_s, {});
+    if (*version > SchemaVersion) {
+        return fail(u"it was written by a newer LanChat (history format %1; this LanChat "
+                    "reads up to %2). Upgrade LanChat or choose another data folder"_s.arg(*version)
+                        .arg(SchemaVersion),
+                    {});
+    }
+    if (objects == 0)
+        return true;
+
+    if (!query.exec(u"PRAGMA quick_check"_s))
+        return failQuery(u"it is damaged"_s, query);
+    QStringList problems;
+    while (query.next())
+        problems << query.value(0).toString().split(u'\n');
+    if (problems != QStringList {u"ok"_s}) {
+        const qsizetype more = problems.size() - 3;
+        QString detail = problems.mid(0, 3).join(u"; "_s);
+        if (more > 0)
+            detail += u"; and %1 more problems"_s.arg(more);
+        return fail(u"it is damaged"_s, detail);
+    }
+    return true;
+}
+
+bool SqliteStore::migrate(int fromVersion)
+{
+    if (fromVersion == SchemaVersion)
+        return true;
+    if (!m_db.transaction())
+        return fail(u"cannot write to it"_s, errorText(m_db.lastError()));
+
+    // Each step takes the file one version further; later versions append their steps here.
+    bool ok = true;
+    if (fromVersion < 1) {
+        for (const char *statement : SchemaV1) {
+            QSqlQuery query(m_db);
+            if (!query.exec(QString::fromLatin1(statement))) {
+                const QString detail = errorText(query.lastError());
+                m_db.rollback();
+                if (detail.contains(u"fts5"_s)) {
+                    return fail(u"this SQLite library has no FTS5 full-text search"_s, detail);
+                }
+                return fail(u"cannot create its tables"_s, detail);
+            }
+        }
+    }
+    ok = ok && exec(u"PRAGMA application_id = %1"_s.arg(ApplicationId), u"cannot write to it"_s)
+        && exec(u"PRAGMA user_version = %1"_s.arg(SchemaVersion), u"cannot write to it"_s);
+    if (!ok || !m_db.commit()) {
+        const QString detail = errorText(m_db.lastError());
+        m_db.rollback();
+        return ok ? fail(u"cannot write to it"_s, detail) : false;
+    }
+    if (fromVersion > 0)
+        qCInfo(lcStore) << "Upgraded the history database from version" << fromVersion << "to"
+                        << SchemaVersion;
+    return true;
+}
+
+bool SqliteStore::loadLastMessageId()
+{
+    QSqlQuery query(m_db);
+    if (!query.exec(u"SELECT max((SELECT value FROM meta WHERE key = 'last_message_id'),"
+                    " coalesce((SELECT max(id) FROM messages), 0))"_s)
+        || !query.next()) {
+        return failQuery(u"cannot read it"_s, query);
+    }
+    m_lastMessageId = query.value(0).toULongLong();
+    return true;
+}
+
+void SqliteStore::setRetentionDays(int days)
+{
+    m_retentionDays = std::max(0, days);
+}
+
+qint64 SqliteStore::cutoffMs(const QDateTime &now) const
+{
+    return now.toMSecsSinceEpoch() - qint64(m_retentionDays) * DayMs;
+}
+
+int SqliteStore::prune()
+{
+    return prune(QDateTime::currentDateTimeUtc());
+}
+
+int SqliteStore::prune(const QDateTime &now)
+{
+    if (!m_db.isOpen() || m_mode != Mode::ReadWrite)
+        return 0;
+
+    QSqlQuery query(m_db);
+    if (m_retentionDays == 0) {
+        if (!query.exec(u"DELETE FROM messages"_s)) {
+            failQuery(u"cannot remove old messages"_s, query);
+            return -1;
+        }
+    } else {
+        query.prepare(u"DELETE FROM messages WHERE ts < ?"_s);
+        query.addBindValue(cutoffMs(now));
+        if (!query.exec()) {
+            failQuery(u"cannot remove old messages"_s, query);
+            return -1;
+        }
+    }
+    const int removed = query.numRowsAffected();
+
+    QSqlQuery bans(m_db);
+    bans.prepare(u"DELETE FROM bans WHERE until IS NOT NULL AND until <= ?"_s);
+    bans.addBindValue(now.toMSecsSinceEpoch());
+    if (!bans.exec()) {
+        failQuery(u"cannot remove expired bans"_s, bans);
+        return -1;
+    }
+
+    if (removed > 0)
+        qCInfo(lcStore) << "Removed" << removed << "messages older than" << m_retentionDays
+                        << "days";
+    return removed;
+}
+
+bool SqliteStore::clearHistory()
+{
+    m_memoryHistory.clear();
+    if (!m_db.isOpen() || m_mode != Mode::ReadWrite)
+        return fail(u"it is not open for writing"_s, {});
+    if (!exec(u"DELETE FROM messages"_s, u"cannot clear the history"_s))
+        return false;
+    qCInfo(lcStore) << "History cleared";
+    return true;
+}
+
+bool SqliteStore::clearHistory(const QString &filePath, QString *errorString)
+{
+    // Not open() in ReadWrite mode: the server holds that lock. SQLite's own locking keeps this
+    // one transaction apart from the server's writes.
+    {
+        SqliteStore check;
+        if (!check.open(filePath, Mode::ReadOnly)) {
+            if (errorString)
+                *errorString = check.errorString();
+            return false;
+        }
+    }
+
+    const QString name = nextConnectionName();
+    QString error;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(DriverName, name);
+        db.setDatabaseName(QFileInfo(filePath).absoluteFilePath());
+        db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=5000"_s);
+        if (!db.open()) {
+            error = errorText(db.lastError());
+        } else {
+            QSqlQuery query(db);
+            if (!query.exec(u"DELETE FROM messages"_s))
+                error = errorText(query.lastError());
+        }
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(name);
+
+    if (error.isEmpty()) {
+        qCInfo(lcStore) << "History cleared";
+        return true;
+    }
+    if (errorString) {
+        *errorString = u"History database %1: cannot clear the history (%2)"_s.arg(
+            QDir::toNativeSeparators(filePath), error);
+    }
+    return false;
+}
+
+bool SqliteStore::appendMessages(const QList<ChatMessage> &messages)
+{
+    if (messages.isEmpty())
+        return true;
+    if (!m_insertMessage)
+        return fail(u"it is not open for writing"_s, {});
+
+    quint64 highest = m_lastMessageId;
+    for (const ChatMessage &message : messages)
+        highest = std::max(highest, message.id);
+
+    if (!m_db.transaction())
+        return fail(u"cannot start a transaction"_s, errorText(m_db.lastError()));
+
+    if (m_retentionDays > 0) {
+        for (const ChatMessage &message : messages) {
+            QSqlQuery &insert = *m_insertMessage;
+            insert.bindValue(0, message.id);
+            insert.bindValue(1, nullable(message.room));
+            insert.bindValue(2, message.from);
+            insert.bindValue(3, nullable(message.to));
+            insert.bindValue(4, message.text);
+            insert.bindValue(5,
+                             message.ts.isValid() ? message.ts.toMSecsSinceEpoch()
+                                                  : QDateTime::currentMSecsSinceEpoch());
+            if (!insert.exec()) {
+                const QString detail = errorText(insert.lastError());
+                m_db.rollback();
+                return fail(u"cannot store message %1"_s.arg(message.id), detail);
+            }
+        }
+    }
+
+    m_updateLastId->bindValue(0, highest);
+    if (!m_updateLastId->exec()) {
+        const QString detail = errorText(m_updateLastId->lastError());
+        m_db.rollback();
+        return fail(u"cannot store the message counter"_s, detail);
+    }
+    if (!m_db.commit()) {
+        const QString detail = errorText(m_db.lastError());
+        m_db.rollback();
+        return fail(u"cannot commit messages"_s, detail);
+    }
+
+    m_lastMessageId = highest;
+    if (m_retentionDays == 0)
+        rememberInMemory(messages);
+    return true;
+}
+
+void SqliteStore::rememberInMemory(const QList<ChatMessage> &messages)
+{
+    for (const ChatMessage &message : messages) {
+        if (message.isDirect())
+            continue;
+        QList<ChatMessage> &room = m_memoryHistory[message.room];
+        room.append(message);
+        if (room.size() > MemoryHistoryLength)
+            room.remove(0, room.size() - MemoryHistoryLength);
+    }
+}
+
+QList<ChatMessage> SqliteStore::selectMessages(QSqlQuery &query) const
+{
+    QList<ChatMessage> messages;
+    while (query.next())
+        messages.append(messageFromRow(query));
+    return messages;
+}
+
+QList<ChatMessage> SqliteStore::roomHistory(const QString &room, int limit) const
+{
+    if (limit <= 0 || !m_db.isOpen())
+        return {};
+    if (m_mode == Mode::ReadWrite && m_retentionDays == 0) {
+        const QList<ChatMessage> kept = m_memoryHistory.value(room);
+        return kept.mid(std::max<qsizetype>(0, kept.size() - limit));
+    }
+
+    QSqlQuery query(m_db);
+    query.setForwardOnly(true);
+    query.prepare(
+        u"SELECT %1 FROM messages WHERE room = ? AND ts >= ? ORDER BY id DESC LIMIT ?"_s.arg(
+            MessageColumns));
+    query.addBindValue(room);
+    query.addBindValue(m_mode == Mode::ReadWrite ? cutoffMs(QDateTime::currentDateTimeUtc())
+                                                 : std::numeric_limits<qint64>::min());
+    query.addBindValue(limit);
+    if (!query.exec()) {
+        failQuery(u"cannot read the history of %1"_s.arg(room), query);
+        return {};
+    }
+    QList<ChatMessage> messages = selectMessages(query);
+    std::reverse(messages.begin(), messages.end());
+    return messages;
+}
+
+QList<ChatMessage> SqliteStore::search(const QString &query, int limit) const
+{
+    if (limit <= 0 || !m_db.isOpen())
+        return {};
+
+    // Words of three characters or more go through the trigram index; shorter ones cannot, so
+    // they narrow the indexed matches (or, alone, the whole table) with LIKE.
+    QStringList phrases;
+    QStringList shortWords;
+    const QStringList words = query.split(QRegularExpression(u"\\s+"_s), Qt::SkipEmptyParts);
+    for (const QString &word : words) {
+        if (word.toUcs4().size() >= 3) {
+            phrases << u'"' + QString(word).replace(u'"', u"\"\""_s) + u'"';
+        } else {
+            QString pattern = word;
+            pattern.replace(u'\\', u"\\\\"_s).replace(u'%', u"\\%"_s).replace(u'_', u"\\_"_s);
+            shortWords << u'%' + pattern + u'%';
+        }
+    }
+    if (phrases.isEmpty() && shortWords.isEmpty())
+        return {};
+
+    QString sql;
+    if (!phrases.isEmpty()) {
+        sql = u"SELECT m.id, m.room, m.sender, m.recipient, m.text, m.ts FROM messages_fts f"
+              " JOIN messages m ON m.id = f.rowid WHERE messages_fts MATCH ?"_s;
+    } else {
+        sql = u"SELECT m.id, m.room, m.sender, m.recipient, m.text, m.ts FROM messages m"
+              " WHERE 1"_s;
+    }
+    for (qsizetype i = 0; i < shortWords.size(); ++i)
+        sql += u" AND m.text LIKE ? ESCAPE '\\'"_s;
+    sql += u" ORDER BY m.id DESC LIMIT ?"_s;
+
+    QSqlQuery select(m_db);
+    select.setForwardOnly(true);
+    select.prepare(sql);
+    if (!phrases.isEmpty())
+        select.addBindValue(phrases.join(u' '));
+    for (const QString &pattern : std::as_const(shortWords))
+        select.addBindValue(pattern);
+    select.addBindValue(limit);
+    if (!select.exec()) {
+        failQuery(u"cannot search"_s, select);
+        return {};
+    }
+    return selectMessages(select);
+}
+
+bool SqliteStore::forEachMessage(const QString &room,
+                                 const std::function<bool(const ChatMessage &)> &visit) const
+{
+    if (!m_db.isOpen())
+        return fail(u"it is not open"_s, {});
+    QSqlQuery query(m_db);
+    query.setForwardOnly(true);
+    if (room.isEmpty()) {
+        query.prepare(u"SELECT %1 FROM messages ORDER BY id"_s.arg(MessageColumns));
+    } else {
+        query.prepare(u"SELECT %1 FROM messages WHERE room = ? ORDER BY id"_s.arg(MessageColumns));
+        query.addBindValue(room);
+    }
+    if (!query.exec())
+        return failQuery(u"cannot read the history"_s, query);
+    while (query.next()) {
+        if (!visit(messageFromRow(query)))
+            break;
+    }
+    if (query.lastError().isValid())
+        return failQuery(u"cannot read the history"_s, query);
+    return true;
+}
+
+qint64 SqliteStore::messageCount() const
+{
+    QSqlQuery query(m_db);
+    if (!query.exec(u"SELECT count(*) FROM messages"_s) || !query.next())
+        return -1;
+    return query.value(0).toLongLong();
+}
+
+QStringList SqliteStore::rooms() const
+{
+    QStringList names;
+    QSqlQuery query(m_db);
+    query.setForwardOnly(true);
+    if (!query.exec(u"SELECT DISTINCT room FROM messages WHERE room IS NOT NULL ORDER BY room"_s))
+        return names;
+    while (query.next())
+        names << query.value(0).toString();
+    return names;
+}
+
+QList<Ban> SqliteStore::loadBans() const
+{
+    QList<Ban> bans;
+    if (!m_db.isOpen())
+        return bans;
+    QSqlQuery query(m_db);
+    query.setForwardOnly(true);
+    query.prepare(u"SELECT id, nick, address, reason, since, until FROM bans"
+                  " WHERE until IS NULL OR until > ? ORDER BY id"_s);
+    query.addBindValue(QDateTime::currentMSecsSinceEpoch());
+    if (!query.exec()) {
+        failQuery(u"cannot read the bans"_s, query);
+        return bans;
+    }
+    while (query.next()) {
+        Ban ban;
+        ban.id = query.value(0).toULongLong();
+        ban.nick = query.value(1).toString();
+        ban.address = query.value(2).toString();
+        ban.reason = query.value(3).toString();
+        ban.since = timeOrInvalid(query.value(4));
+        ban.until = timeOrInvalid(query.value(5));
+        bans.append(ban);
+    }
+    return bans;
+}
+
+quint64 SqliteStore::addBan(const Ban &ban)
+{
+    if (!m_db.isOpen() || m_mode != Mode::ReadWrite) {
+        fail(u"it is not open for writing"_s, {});
+        return 0;
+    }
+    QSqlQuery query(m_db);
+    query.prepare(u"INSERT INTO bans (nick, address, reason, since, until)"
+                  " VALUES (?, ?, ?, ?, ?)"_s);
+    query.addBindValue(nullable(ban.nick));
+    query.addBindValue(nullable(ban.address));
+    query.addBindValue(ban.reason.isNull() ? u""_s : ban.reason);
+    query.addBindValue(ban.since.isValid() ? ban.since.toMSecsSinceEpoch()
+                                           : QDateTime::currentMSecsSinceEpoch());
+    query.addBindValue(msOrNull(ban.until));
+    if (!query.exec()) {
+        failQuery(u"cannot store the ban"_s, query);
+        return 0;
+    }
+    return query.lastInsertId().toULongLong();
+}
+
+bool SqliteStore::removeBan(quint64 id)
+{
+    if (!m_db.isOpen() || m_mode != Mode::ReadWrite)
+        return fail(u"it is not open for writing"_s, {});
+    QSqlQuery query(m_db);
+    query.prepare(u"DELETE FROM bans WHERE id = ?"_s);
+    query.addBindValue(id);
+    if (!query.exec())
+        return failQuery(u"cannot remove ban %1"_s.arg(id), query);
+    return query.numRowsAffected() > 0;
+}
+
+void SqliteStore::recordAction(const ModerationAction &action)
+{
+    if (!m_db.isOpen() || m_mode != Mode::ReadWrite)
+        return;
+    QSqlQuery query(m_db);
+    query.prepare(u"INSERT INTO moderation (kind, target, reason, at, until)"
+                  " VALUES (?, ?, ?, ?, ?)"_s);
+    query.addBindValue(kindName(action.kind));
+    query.addBindValue(action.target.isNull() ? u""_s : action.target);
+    query.addBindValue(action.reason.isNull() ? u""_s : action.reason);
+    query.addBindValue(action.at.isValid() ? action.at.toMSecsSinceEpoch()
+                                           : QDateTime::currentMSecsSinceEpoch());
+    query.addBindValue(msOrNull(action.until));
+    if (!query.exec())
+        failQuery(u"cannot record the host's action"_s, query);
+}
+
+QList<ModerationAction> SqliteStore::moderationRecord(int limit) const
+{
+    QList<ModerationAction> actions;
+    if (!m_db.isOpen() || limit <= 0)
+        return actions;
+    QSqlQuery query(m_db);
+    query.setForwardOnly(true);
+    query.prepare(u"SELECT kind, target, reason, at, until FROM moderation"
+                  " ORDER BY id DESC LIMIT ?"_s);
+    query.addBindValue(limit);
+    if (!query.exec()) {
+        failQuery(u"cannot read the moderation record"_s, query);
+        return actions;
+    }
+    while (query.next()) {
+        ModerationAction action;
+        action.kind = kindFromName(query.value(0).toString());
+        action.target = query.value(1).toString();
+        action.reason = query.value(2).toString();
+        action.at = timeOrInvalid(query.value(3));
+        action.until = timeOrInvalid(query.value(4));
+        actions.append(action);
+    }
+    return actions;
+}
