@@ -657,6 +657,21 @@ QList<ChatMessage> SqliteStore::search(const QString &query, int limit) const
     return selectMessages(select);
 }
 
+QList<ChatMessage> SqliteStore::latestMessages(int limit) const
+{
+    if (limit <= 0 || !m_db.isOpen())
+        return {};
+    QSqlQuery query(m_db);
+    query.setForwardOnly(true);
+    query.prepare(u"SELECT %1 FROM messages ORDER BY id DESC LIMIT ?"_s.arg(MessageColumns));
+    query.addBindValue(limit);
+    if (!query.exec()) {
+        failQuery(u"cannot read the history"_s, query);
+        return {};
+    }
+    return selectMessages(query);
+}
+
 bool SqliteStore::forEachMessage(const QString &room,
                                  const std::function<bool(const ChatMessage &)> &visit) const
 {

@@ -81,6 +81,8 @@ public:
     // Messages whose text holds every word of query (case-insensitive, any script), newest
     // first. Words of one or two characters match as substrings too, just more slowly.
     QList<ChatMessage> search(const QString &query, int limit) const;
+    // The latest stored messages of every room and every direct conversation, newest first.
+    QList<ChatMessage> latestMessages(int limit) const;
     // Calls visit for every stored message of room (every message, direct ones too, when room
     // is empty), oldest first, until visit returns false. Returns false on a database error.
     bool forEachMessage(const QString &room,

@@ -1,0 +1,191 @@
+#include "chatserver.h"
+#include "connectionmanager.h"
+#include "logging.h"
+#include "mainwindow.h"
+#include "serverconfig.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QSettings>
+#include <QSocketNotifier>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+int signalPipe[2] = {-1, -1};
+
+void onUnixSignal(int signal)
+{
+    const char byte = char(signal);
+    [[maybe_unused]] const auto written = ::write(signalPipe[0], &byte, 1);
+}
+
+// SIGINT and SIGTERM arrive through a socket pair so that the stop runs in the event loop,
+// not inside the signal handler.
+void watchStopSignals(QObject *context, std::function<void()> onStop)
+{
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, signalPipe) != 0)
+        return;
+    auto *notifier = new QSocketNotifier(signalPipe[1], QSocketNotifier::Read, context);
+    QObject::connect(notifier, &QSocketNotifier::activated, context, [notifier, onStop] {
+        char byte = 0;
+        [[maybe_unused]] const auto got = ::read(signalPipe[1], &byte, 1);
+        notifier->setEnabled(false);
+        onStop();
+    });
+    struct sigaction action = {};
+    action.sa_handler = onUnixSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+}
+
+struct Options
+{
+    bool headless = false;
+    ServerConfig config;
+};
+
+void addOptions(QCommandLineParser &parser)
+{
+    parser.setApplicationDescription(
+        u"Hosts a chat for the local network: people join from a browser."_s);
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addOptions({
+        {u"headless"_s, u"Run the server without a window."_s},
+        {u"port"_s, u"Port for the browser client and WebSocket (default 8080)."_s, u"port"_s},
+        {u"bind"_s, u"Address to listen on (default: every interface)."_s, u"address"_s},
+        {u"name"_s, u"Server name shown to clients."_s, u"name"_s},
+        {u"motd"_s, u"Welcome text shown to clients."_s, u"text"_s},
+        {u"password"_s, u"Password clients need to join."_s, u"password"_s},
+        {u"data-dir"_s, u"Where history and bans are kept."_s, u"dir"_s},
+        {u"config"_s, u"Read settings from this INI file."_s, u"file"_s},
+    });
+}
+
+// Settings come from the defaults, then the settings file, then the command line.
+bool readOptions(const QCommandLineParser &parser, ServerConfig &config, QString &error)
+{
+    if (parser.isSet(u"config"_s)) {
+        const QString file = parser.value(u"config"_s);
+        QSettings settings(file, QSettings::IniFormat);
+        if (settings.status() != QSettings::NoError) {
+            error = u"cannot read the settings file %1"_s.arg(file);
+            return false;
+        }
+        config.load(settings);
+    } else {
+        QSettings settings;
+        config.load(settings);
+    }
+
+    if (parser.isSet(u"port"_s)) {
+        bool ok = false;
+        const uint port = parser.value(u"port"_s).toUInt(&ok);
+        if (!ok || port > 65535) {
+            error = u"--port takes a number from 0 to 65535"_s;
+            return false;
+        }
+        config.port = quint16(port);
+    }
+    if (parser.isSet(u"bind"_s)) {
+        const QHostAddress address(parser.value(u"bind"_s));
+        if (address.isNull()) {
+            error = u"--bind takes an IP address, such as 0.0.0.0 or 192.168.1.20"_s;
+            return false;
+        }
+        config.bindAddress = address;
+    }
+    if (parser.isSet(u"name"_s))
+        config.name = parser.value(u"name"_s);
+    if (parser.isSet(u"motd"_s))
+        config.motd = parser.value(u"motd"_s);
+    if (parser.isSet(u"password"_s))
+        config.password = parser.value(u"password"_s);
+    if (parser.isSet(u"data-dir"_s))
+        config.dataDir = parser.value(u"data-dir"_s);
+    return true;
+}
+
+int runHeadless(QCoreApplication &app, const ServerConfig &config)
+{
+    ChatServer server(config);
+    if (!server.listen()) {
+        std::fprintf(stderr, "lanchat: %s\n", qPrintable(server.errorString()));
+        return 1;
+    }
+    qCInfo(lcServer).noquote() << "LanChat" << QCoreApplication::applicationVersion() << "serving"
+                               << config.name << "on port" << server.port();
+    const QStringList urls = server.joinUrls();
+    for (const QString &url : urls)
+        qCInfo(lcServer).noquote() << "join at" << url;
+
+    watchStopSignals(&app, [&server] {
+        qCInfo(lcServer) << "stopping on signal";
+        server.stop(QCoreApplication::translate("main", "The host has stopped LanChat."));
+        QCoreApplication::quit();
+    });
+    return app.exec();
+}
+
+bool hasDisplay()
+{
+    return qEnvironmentVariableIsSet("DISPLAY") || qEnvironmentVariableIsSet("WAYLAND_DISPLAY")
+        || qEnvironmentVariableIsSet("QT_QPA_PLATFORM");
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    qSetMessagePattern(u"%{time yyyy-MM-dd hh:mm:ss.zzz} %{if-category}%{category}: %{endif}"
+                       u"%{message}"_s);
+
+    // Decide before any application object exists: QApplication needs a display.
+    bool headless = !hasDisplay();
+    for (int i = 1; i < argc; ++i) {
+        if (qstrcmp(argv[i], "--headless") == 0)
+            headless = true;
+    }
+
+    std::unique_ptr<QCoreApplication> app;
+    if (headless)
+        app = std::make_unique<QCoreApplication>(argc, argv);
+    else
+        app = std::make_unique<QApplication>(argc, argv);
+    QCoreApplication::setOrganizationName(u"LanChat"_s);
+    QCoreApplication::setApplicationName(u"LanChat"_s);
+    QCoreApplication::setApplicationVersion(QStringLiteral(LANCHAT_VERSION));
+
+    QCommandLineParser parser;
+    addOptions(parser);
+    parser.process(*app);
+
+    ServerConfig config;
+    QString error;
+    if (!readOptions(parser, config, error)) {
+        std::fprintf(stderr, "lanchat: %s\n", qPrintable(error));
+        return 1;
+    }
+
+    if (headless) {
+        if (!parser.isSet(u"headless"_s))
+            qCInfo(lcServer) << "no display found; running without a window";
+        return runHeadless(*app, config);
+    }
+
+    MainWindow window(config);
+    window.show();
+    return app->exec();
+}

@@ -1,0 +1,218 @@
+#include "chatserver.h"
+
+#include "connectionmanager.h"
+#include "logging.h"
+
+#include <QEventLoop>
+#include <QNetworkInterface>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTimer>
+#include <QWebSocket>
+#include <QWebSocketServer>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+constexpr qsizetype MaxHeadBytes = 16 * 1024;
+const char HeadTimerName[] = "lanchatHeadTimer";
+
+bool isWebSocketUpgrade(const QByteArray &head)
+{
+    const qsizetype lineEnd = head.indexOf("\r\n");
+    const QList<QByteArray> requestLine = head.left(lineEnd).split(' ');
+    if (requestLine.size() != 3 || requestLine.at(0) != "GET")
+        return false;
+    QByteArray path = requestLine.at(1);
+    const qsizetype query = path.indexOf('?');
+    if (query >= 0)
+        path.truncate(query);
+    if (path != "/ws")
+        return false;
+    // The WebSocket server checks the rest of the handshake; this only routes.
+    return head.toLower().contains("\r\nupgrade:");
+}
+
+} // namespace
+
+ChatServer::ChatServer(const ServerConfig &config, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+    , m_tcpServer(new QTcpServer(this))
+    , m_wsServer(new QWebSocketServer(config.name, QWebSocketServer::NonSecureMode, this))
+    , m_manager(new ConnectionManager(config, this))
+{
+    // Our own listener: QWebSocketServer's keeps the default backlog of 50, which turns
+    // a classroom joining at once into refused connections.
+    m_tcpServer->setListenBacklogSize(m_config.listenBacklog);
+    m_tcpServer->setMaxPendingConnections(m_config.listenBacklog);
+    m_wsServer->setMaxPendingConnections(m_config.listenBacklog);
+    m_wsServer->setHandshakeTimeout(m_config.handshakeTimeoutMs);
+    connect(m_tcpServer, &QTcpServer::newConnection, this, &ChatServer::onNewTcpConnection);
+    connect(m_wsServer, &QWebSocketServer::newConnection, this, &ChatServer::onWebSocketReady);
+}
+
+ChatServer::~ChatServer() = default;
+
+bool ChatServer::listen()
+{
+    return listen(m_config.bindAddress, m_config.port);
+}
+
+bool ChatServer::listen(const QHostAddress &address, quint16 port)
+{
+    if (!m_tcpServer->listen(address, port)) {
+        m_errorString = tr("Cannot listen on %1 port %2: %3")
+                            .arg(address.toString())
+                            .arg(port)
+                            .arg(m_tcpServer->errorString());
+        return false;
+    }
+    m_config.bindAddress = address;
+    m_config.port = m_tcpServer->serverPort();
+    return true;
+}
+
+bool ChatServer::isListening() const
+{
+    return m_tcpServer->isListening();
+}
+
+quint16 ChatServer::port() const
+{
+    return m_tcpServer->serverPort();
+}
+
+QStringList ChatServer::joinUrls() const
+{
+    const quint16 listenPort = port();
+    auto urlFor = [listenPort](const QHostAddress &address) {
+        const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
+            ? u'[' + address.toString() + u']'
+            : address.toString();
+        return u"http://%1:%2/"_s.arg(host).arg(listenPort);
+    };
+
+    const QHostAddress bound = m_config.bindAddress;
+    const bool anyV4
+        = bound == QHostAddress(QHostAddress::Any) || bound == QHostAddress(QHostAddress::AnyIPv4);
+    const bool anyV6
+        = bound == QHostAddress(QHostAddress::Any) || bound == QHostAddress(QHostAddress::AnyIPv6);
+    if (!anyV4 && !anyV6)
+        return {urlFor(bound)};
+
+    QStringList v4;
+    QStringList v6;
+    const auto interfaces = QNetworkInterface::allInterfaces();
+    for (const QNetworkInterface &interface : interfaces) {
+        const auto flags = interface.flags();
+        if (!(flags & QNetworkInterface::IsUp) || !(flags & QNetworkInterface::IsRunning)
+            || (flags & QNetworkInterface::IsLoopBack))
+            continue;
+        const auto entries = interface.addressEntries();
+        for (const QNetworkAddressEntry &entry : entries) {
+            const QHostAddress ip = entry.ip();
+            if (ip.isLoopback() || ip.isLinkLocal())
+                continue;
+            if (ip.protocol() == QAbstractSocket::IPv4Protocol && anyV4)
+                v4.append(urlFor(ip));
+            else if (ip.protocol() == QAbstractSocket::IPv6Protocol && anyV6)
+                v6.append(urlFor(ip));
+        }
+    }
+    QStringList urls = v4 + v6;
+    if (urls.isEmpty())
+        urls.append(urlFor(anyV4 ? QHostAddress(QHostAddress::LocalHost)
+                                 : QHostAddress(QHostAddress::LocalHostIPv6)));
+    return urls;
+}
+
+void ChatServer::stop(const QString &notice, int graceMs)
+{
+    if (m_tcpServer->isListening()) {
+        m_tcpServer->close();
+        qCInfo(lcServer) << "stopped listening";
+    }
+    m_manager->shutdown(notice);
+    if (m_manager->connectionCount() == 0 || graceMs <= 0)
+        return;
+
+    // Let the close frames go out and the clients answer them, but never wait for long.
+    QEventLoop loop;
+    QTimer deadline;
+    deadline.setSingleShot(true);
+    connect(&deadline, &QTimer::timeout, &loop, &QEventLoop::quit);
+    connect(m_manager, &ConnectionManager::clientDisconnected, &loop, [this, &loop] {
+        if (m_manager->connectionCount() == 0)
+            loop.quit();
+    });
+    deadline.start(graceMs);
+    loop.exec();
+}
+
+void ChatServer::onNewTcpConnection()
+{
+    while (QTcpSocket *socket = m_tcpServer->nextPendingConnection()) {
+        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+
+        // Until the request head is complete the connection is neither HTTP nor WebSocket;
+        // one that never completes it is cut off.
+        auto *timer = new QTimer(socket);
+        timer->setObjectName(QLatin1StringView(HeadTimerName));
+        timer->setSingleShot(true);
+        connect(timer, &QTimer::timeout, socket, [socket] {
+            qCDebug(lcHttp) << socket->peerAddress() << "sent no complete request in time";
+            socket->abort();
+        });
+        timer->start(m_config.handshakeTimeoutMs);
+
+        connect(socket, &QTcpSocket::readyRead, this, [this, socket] { onHeadReadable(socket); });
+        connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+        if (socket->bytesAvailable() > 0)
+            onHeadReadable(socket);
+    }
+}
+
+void ChatServer::onHeadReadable(QTcpSocket *socket)
+{
+    // peek, never read: the WebSocket server must still see the whole handshake.
+    const QByteArray head = socket->peek(MaxHeadBytes + 4);
+    const qsizetype end = head.indexOf("\r\n\r\n");
+    if (end < 0) {
+        if (head.size() > MaxHeadBytes) {
+            disconnect(socket, &QTcpSocket::readyRead, this, nullptr);
+            respondHttp(socket, head);
+        }
+        return;
+    }
+
+    disconnect(socket, &QTcpSocket::readyRead, this, nullptr);
+    delete socket->findChild<QTimer *>(QLatin1StringView(HeadTimerName));
+    const QByteArray requestHead = head.left(end + 4);
+    if (isWebSocketUpgrade(requestHead)) {
+        disconnect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+        m_wsServer->handleConnection(socket);
+        return;
+    }
+    respondHttp(socket, requestHead);
+}
+
+void ChatServer::onWebSocketReady()
+{
+    while (QWebSocket *socket = m_wsServer->nextPendingConnection())
+        m_manager->addConnection(socket);
+}
+
+void ChatServer::respondHttp(QTcpSocket *socket, const QByteArray &head)
+{
+    Q_UNUSED(head);
+    static const QByteArray notFound = "HTTP/1.1 404 Not Found\r\n"
+                                       "Content-Type: text/plain; charset=utf-8\r\n"
+                                       "Content-Length: 10\r\n"
+                                       "Connection: close\r\n"
+                                       "\r\n"
+                                       "Not found\n";
+    socket->write(notFound);
+    socket->disconnectFromHost();
+}

@@ -1,0 +1,54 @@
+#pragma once
+
+#include "serverconfig.h"
+
+#include <QHostAddress>
+#include <QObject>
+#include <QStringList>
+
+class ConnectionManager;
+class QTcpServer;
+class QTcpSocket;
+class QWebSocketServer;
+class QWebSocket;
+
+// Listens on one port. Connections whose request head asks for a WebSocket on /ws go to the
+// QWebSocketServer and then to the ConnectionManager; every other request is HTTP.
+class ChatServer : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit ChatServer(const ServerConfig &config, QObject *parent = nullptr);
+    ~ChatServer() override;
+
+    // Listens on the configured address and port.
+    bool listen();
+    bool listen(const QHostAddress &address, quint16 port);
+    bool isListening() const;
+    quint16 port() const;
+    QString errorString() const { return m_errorString; }
+
+    ConnectionManager *manager() const { return m_manager; }
+
+    // The http:// addresses people on the network can open: this machine's LAN addresses
+    // (or the bound address when it is a single one), with the port.
+    QStringList joinUrls() const;
+
+public Q_SLOTS:
+    // Stops listening, tells every client and closes them with 1001, then waits up to graceMs
+    // for them to go.
+    void stop(const QString &notice, int graceMs = 2000);
+
+private:
+    void onNewTcpConnection();
+    void onHeadReadable(QTcpSocket *socket);
+    void onWebSocketReady();
+    void respondHttp(QTcpSocket *socket, const QByteArray &head);
+
+    ServerConfig m_config;
+    QTcpServer *m_tcpServer = nullptr;
+    QWebSocketServer *m_wsServer = nullptr;
+    ConnectionManager *m_manager = nullptr;
+    QString m_errorString;
+};

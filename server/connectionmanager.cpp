@@ -1,0 +1,1164 @@
+#include "connectionmanager.h"
+
+#include "chatstore.h"
+#include "logging.h"
+#include "nickrules.h"
+
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QMetaMethod>
+#include <QWebSocket>
+
+#include <algorithm>
+#include <deque>
+
+using namespace Qt::StringLiterals;
+using Protocol::Error;
+using Protocol::Request;
+using Protocol::RequestType;
+
+namespace {
+
+constexpr qint64 CloseGraceMs = 5'000; // a peer that never answers our close frame is cut off
+
+QJsonObject presence(const QString &room, const QString &nick, const QString &event)
+{
+    return QJsonObject {
+        {"type"_L1, u"presence"_s}, {"room"_L1, room}, {"nick"_L1, nick}, {"event"_L1, event}};
+}
+
+QJsonObject messageObject(const ChatMessage &message)
+{
+    QJsonObject object {{"type"_L1, message.isDirect() ? u"dm"_s : u"message"_s},
+                        {"id"_L1, qint64(message.id)},
+                        {"from"_L1, message.from},
+                        {"text"_L1, message.text},
+                        {"ts"_L1, Protocol::timestamp(message.ts)}};
+    if (message.isDirect())
+        object.insert("to"_L1, message.to);
+    else
+        object.insert("room"_L1, message.room);
+    return object;
+}
+
+} // namespace
+
+struct ConnectionManager::Room
+{
+    QString name;
+    QString topic;
+    QList<Client *> members; // in order of joining
+    std::deque<ChatMessage> history; // the latest messages, oldest first
+};
+
+struct ConnectionManager::Client
+{
+    quint64 id = 0;
+    QWebSocket *socket = nullptr;
+    QHostAddress hostAddress;
+    QString address; // hostAddress as text, the key for bans and per-address limits
+    quint16 port = 0;
+    QDateTime connectedAt;
+    qint64 openedMs = 0;
+    qint64 lastHeardMs = 0; // any frame, pongs included: liveness
+    qint64 lastActiveMs = 0; // the last request: idle time shown to the host
+
+    bool ready = false; // hello succeeded
+    bool departed = false; // out of every room and index; only the socket remains
+    bool counted = false; // holds a place in the per-address count
+    bool overflowed = false; // passed the cap on unsent data; about to be dropped
+    bool closing = false; // a close handshake started
+    QString nick;
+    QString nickKey;
+    QString skeleton;
+    QList<Room *> rooms;
+
+    double tokens = 0;
+    qint64 refillMs = 0;
+    std::deque<qint64> drops; // when recent requests were dropped by the rate limit
+    qint64 lastTypingMs = std::numeric_limits<qint64>::min() / 2;
+
+    bool muted = false;
+    QDateTime mutedUntil; // invalid: until unmuted
+
+    quint64 messagesIn = 0;
+    quint64 messagesOut = 0;
+    quint64 bytesIn = 0;
+    quint64 bytesOut = 0;
+    int rttMs = -1;
+
+    // How log lines name a client, so that one grep follows one client.
+    QString label() const
+    {
+        return u"#%1 %2@%3"_s.arg(id).arg(nick.isEmpty() ? u"-"_s : nick, address);
+    }
+};
+
+ConnectionManager::ConnectionManager(const ServerConfig &config, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+    , m_nickRules(std::make_unique<NickRules>(config.nickLength))
+{
+    m_clock.start();
+    // Without a store, ids start from the clock so that they still never go back after a
+    // restart; at a thousand ids a millisecond they stay below 2^53 for centuries.
+    m_nextMessageId = quint64(QDateTime::currentMSecsSinceEpoch()) * 1000;
+
+    auto lobby = std::make_unique<Room>();
+    lobby->name = u"lobby"_s;
+    m_rooms.emplace(lobby->name, std::move(lobby));
+
+    const int shortest = std::min(m_config.helloTimeoutMs, m_config.idleTimeoutMs);
+    m_sweepTimer.setInterval(std::clamp(shortest / 5, 20, 1000));
+    connect(&m_sweepTimer, &QTimer::timeout, this, &ConnectionManager::sweep);
+    m_sweepTimer.start();
+
+    m_pingTimer.setInterval(m_config.pingIntervalMs);
+    connect(&m_pingTimer, &QTimer::timeout, this, &ConnectionManager::pingAll);
+    m_pingTimer.start();
+
+    connect(&m_statsTimer, &QTimer::timeout, this, &ConnectionManager::emitStats);
+    setStatsInterval(500);
+}
+
+ConnectionManager::~ConnectionManager()
+{
+    for (auto &entry : m_clients) {
+        if (QWebSocket *socket = entry.second->socket) {
+            socket->disconnect(this);
+            socket->abort();
+            delete socket;
+        }
+    }
+}
+
+void ConnectionManager::setStore(ChatStore *store)
+{
+    m_store = store;
+    if (!m_store)
+        return;
+    m_nextMessageId = m_store->lastMessageId() + 1;
+    m_bans = m_store->loadBans();
+    for (const Ban &ban : std::as_const(m_bans))
+        m_nextBanId = std::max(m_nextBanId, ban.id + 1);
+    for (auto &entry : m_rooms) {
+        Room &room = *entry.second;
+        const QList<ChatMessage> stored = m_store->roomHistory(room.name, m_config.historyLength);
+        room.history.assign(stored.cbegin(), stored.cend());
+    }
+}
+
+void ConnectionManager::setStatsInterval(int ms)
+{
+    if (ms <= 0) {
+        m_statsTimer.stop();
+        return;
+    }
+    m_statsTimer.start(ms);
+}
+
+void ConnectionManager::addConnection(QWebSocket *socket)
+{
+    socket->setParent(this);
+    socket->setMaxAllowedIncomingFrameSize(quint64(m_config.maxMessageBytes));
+    socket->setMaxAllowedIncomingMessageSize(quint64(m_config.maxMessageBytes));
+
+    auto owned = std::make_unique<Client>();
+    Client *client = owned.get();
+    client->id = m_nextClientId++;
+    client->socket = socket;
+    client->hostAddress = socket->peerAddress();
+    // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; bans and limits want a.b.c.d.
+    bool isV4 = false;
+    const quint32 v4 = client->hostAddress.toIPv4Address(&isV4);
+    if (isV4)
+        client->hostAddress = QHostAddress(v4);
+    client->address = client->hostAddress.toString();
+    client->port = socket->peerPort();
+    client->connectedAt = QDateTime::currentDateTimeUtc();
+    client->openedMs = m_clock.elapsed();
+    client->lastHeardMs = client->openedMs;
+    client->lastActiveMs = client->openedMs;
+    m_clients.emplace(client->id, std::move(owned));
+
+    connect(socket, &QWebSocket::textMessageReceived, this,
+            [this, client](const QString &text) { onTextMessage(client, text); });
+    connect(socket, &QWebSocket::binaryMessageReceived, this, [this, client] {
+        client->lastHeardMs = m_clock.elapsed();
+        qCInfo(lcServer).noquote() << client->label() << "sent a binary frame; closing";
+        closeClient(client, Protocol::CloseUnsupportedData, u"Binary frames are not accepted"_s);
+        depart(client, u"left"_s, {});
+    });
+    connect(socket, &QWebSocket::pong, this, [this, client](quint64 elapsed) {
+        client->lastHeardMs = m_clock.elapsed();
+        client->rttMs = int(std::min<quint64>(elapsed, INT_MAX));
+    });
+    // The socket answers a close frame from the client with its own, announcing it here; a
+    // connection that is simply lost never sends one.
+    connect(socket, &QWebSocket::aboutToClose, this, [client] { client->closing = true; });
+    // Queued, so that a socket going away never changes the room lists while they are walked.
+    connect(
+        socket, &QWebSocket::disconnected, this, [this, client] { onDisconnected(client); },
+        Qt::QueuedConnection);
+
+    const int perAddress = m_perAddress.value(client->address);
+    if (connectionCount() > m_config.maxConnections
+        || perAddress >= m_config.maxConnectionsPerAddress) {
+        qCInfo(lcServer).noquote() << client->label() << "refused: server full";
+        client->departed = true;
+        send(client, Protocol::errorFrame(Error::ServerFull, {}));
+        closeClient(client, Protocol::CloseTryAgainLater, u"Server full"_s);
+        return;
+    }
+    m_perAddress[client->address] = perAddress + 1;
+    client->counted = true;
+
+    qCDebug(lcServer).noquote() << client->label() << "connected from port" << client->port;
+    Q_EMIT clientConnected(
+        ClientInfo {client->id, client->hostAddress, client->port, client->connectedAt});
+}
+
+void ConnectionManager::onTextMessage(Client *client, const QString &text)
+{
+    const qint64 now = m_clock.elapsed();
+    client->lastHeardMs = now;
+    if (client->departed)
+        return;
+
+    const QByteArray utf8 = text.toUtf8();
+    ++client->messagesIn;
+    client->bytesIn += quint64(utf8.size());
+
+    const Protocol::DecodeResult decoded = Protocol::decode(utf8);
+    if (client->ready && !takeToken(client)) {
+        sendError(client, Error::RateLimited, decoded.ref);
+        processOverflowed();
+        return;
+    }
+    if (!decoded.ok) {
+        qCDebug(lcServer).noquote() << client->label() << "bad request:" << decoded.problem;
+        sendError(client, Error::BadRequest, decoded.ref, decoded.problem);
+    } else {
+        client->lastActiveMs = now;
+        handleRequest(client, decoded.request);
+    }
+    processOverflowed();
+}
+
+bool ConnectionManager::takeToken(Client *client)
+{
+    const qint64 now = m_clock.elapsed();
+    const double refill = double(now - client->refillMs) * m_config.messagesPerSecond / 1000.0;
+    client->tokens = std::min<double>(m_config.burst, client->tokens + refill);
+    client->refillMs = now;
+    if (client->tokens >= 1.0) {
+        client->tokens -= 1.0;
+        return true;
+    }
+
+    client->drops.push_back(now);
+    while (!client->drops.empty() && now - client->drops.front() >= m_config.floodWindowMs)
+        client->drops.pop_front();
+    if (int(client->drops.size()) >= m_config.floodDrops) {
+        qCInfo(lcServer).noquote() << client->label() << "disconnected for flooding";
+        depart(client, u"kicked"_s, u"Disconnected for flooding"_s);
+        closeClient(client, Protocol::CloseFlooding, u"Flooding"_s);
+    }
+    return false;
+}
+
+void ConnectionManager::handleRequest(Client *client, const Request &request)
+{
+    if (request.type == RequestType::Hello) {
+        handleHello(client, request);
+        return;
+    }
+    if (!client->ready) {
+        sendError(client, Error::NotReady, request.ref);
+        return;
+    }
+    switch (request.type) {
+    case RequestType::Hello:
+        break;
+    case RequestType::Join:
+        handleJoin(client, request);
+        break;
+    case RequestType::Leave:
+        handleLeave(client, request);
+        break;
+    case RequestType::Rooms: {
+        QJsonObject reply {{"type"_L1, u"rooms"_s}, {"rooms"_L1, roomList()}};
+        if (!request.ref.isEmpty())
+            reply.insert("ref"_L1, request.ref);
+        send(client, Protocol::encode(reply));
+        break;
+    }
+    case RequestType::Who: {
+        if (!Protocol::isValidRoomName(request.room)) {
+            sendError(client, Error::RoomInvalid, request.ref);
+            break;
+        }
+        QJsonArray members;
+        const auto it = m_rooms.find(request.room);
+        if (it != m_rooms.end()) {
+            for (const Client *member : std::as_const(it->second->members))
+                members.append(member->nick);
+        }
+        QJsonObject reply {
+            {"type"_L1, u"who"_s}, {"room"_L1, request.room}, {"members"_L1, members}};
+        if (!request.ref.isEmpty())
+            reply.insert("ref"_L1, request.ref);
+        send(client, Protocol::encode(reply));
+        break;
+    }
+    case RequestType::Say:
+        handleSay(client, request);
+        break;
+    case RequestType::Dm:
+        handleDm(client, request);
+        break;
+    case RequestType::Typing:
+        handleTyping(client, request);
+        break;
+    case RequestType::Nick:
+        handleNick(client, request);
+        break;
+    }
+}
+
+void ConnectionManager::handleHello(Client *client, const Request &request)
+{
+    if (client->ready) {
+        sendError(client, Error::BadRequest, request.ref, u"You have already said hello."_s);
+        return;
+    }
+    if (!m_config.password.isEmpty() && request.password != m_config.password) {
+        qCInfo(lcServer).noquote() << client->label() << "refused: wrong password";
+        sendError(client, Error::BadPassword, request.ref);
+        client->departed = true;
+        closeClient(client, Protocol::ClosePolicy, u"Wrong password"_s);
+        return;
+    }
+
+    const QString nick = NickRules::normalize(request.nick);
+    const bool valid = m_nickRules->isValid(nick);
+    const QString key = NickRules::caseKey(nick);
+    if (const Ban *ban = findBan(valid ? key : QString(), client->address)) {
+        qCInfo(lcServer).noquote() << client->label() << "refused: banned (" << ban->reason << ")";
+        sendError(client, Error::Banned, request.ref);
+        client->departed = true;
+        closeClient(client, Protocol::CloseBanned, u"Banned"_s);
+        return;
+    }
+    if (!valid) {
+        sendError(client, Error::NickInvalid, request.ref);
+        return;
+    }
+    const QString skeleton = m_nickRules->skeleton(nick);
+    if (m_byNickKey.contains(key) || m_bySkeleton.contains(skeleton)) {
+        sendError(client, Error::NickTaken, request.ref);
+        return;
+    }
+
+    client->ready = true;
+    client->nick = nick;
+    client->nickKey = key;
+    client->skeleton = skeleton;
+    client->tokens = m_config.burst;
+    client->refillMs = m_clock.elapsed();
+    m_byNickKey.insert(key, client);
+    m_bySkeleton.insert(skeleton, client);
+
+    const auto mute = m_mutes.constFind(key);
+    if (mute != m_mutes.cend()) {
+        if (mute->isValid() && *mute <= QDateTime::currentDateTimeUtc()) {
+            m_mutes.erase(mute);
+        } else {
+            client->muted = true;
+            client->mutedUntil = *mute;
+        }
+    }
+
+    Room *lobby = m_rooms.at(u"lobby"_s).get();
+    lobby->members.append(client);
+    client->rooms.append(lobby);
+
+    const QJsonObject limits {{"textLength"_L1, m_config.textLength},
+                              {"nickLength"_L1, m_config.nickLength},
+                              {"messagesPerSecond"_L1, m_config.messagesPerSecond},
+                              {"burst"_L1, m_config.burst}};
+    QJsonObject welcome {
+        {"type"_L1, u"welcome"_s},
+        {"nick"_L1, nick},
+        {"server"_L1,
+         QJsonObject {{"name"_L1, m_config.name}, {"version"_L1, QStringLiteral(LANCHAT_VERSION)}}},
+        {"motd"_L1, m_config.motd},
+        {"limits"_L1, limits},
+        {"rooms"_L1, roomList()}};
+    if (!request.ref.isEmpty())
+        welcome.insert("ref"_L1, request.ref);
+    send(client, Protocol::encode(welcome));
+
+    qCInfo(lcServer).noquote() << client->label() << "joined the server";
+    Q_EMIT clientIdentified(client->id, nick);
+    joinRoom(client, lobby->name, {}, false);
+    if (client->muted) {
+        QJsonObject muted {{"type"_L1, u"muted"_s}};
+        if (client->mutedUntil.isValid())
+            muted.insert("until"_L1, Protocol::timestamp(client->mutedUntil));
+        send(client, Protocol::encode(muted));
+    }
+}
+
+void ConnectionManager::joinRoom(Client *client, const QString &name, const QString &ref,
+                                 bool alreadyMember)
+{
+    auto it = m_rooms.find(name);
+    if (it == m_rooms.end()) {
+        auto room = std::make_unique<Room>();
+        room->name = name;
+        if (m_store) {
+            const QList<ChatMessage> stored = m_store->roomHistory(name, m_config.historyLength);
+            room->history.assign(stored.cbegin(), stored.cend());
+        }
+        it = m_rooms.emplace(name, std::move(room)).first;
+    }
+    Room *room = it->second.get();
+    const bool isNew = !room->members.contains(client);
+    if (isNew) {
+        room->members.append(client);
+        client->rooms.append(room);
+    }
+
+    QJsonArray members;
+    for (const Client *member : std::as_const(room->members))
+        members.append(member->nick);
+    QJsonArray history;
+    for (const ChatMessage &message : room->history)
+        history.append(messageObject(message));
+    QJsonObject joined {{"type"_L1, u"joined"_s},
+                        {"room"_L1, room->name},
+                        {"topic"_L1, room->topic},
+                        {"members"_L1, members},
+                        {"history"_L1, history}};
+    if (!ref.isEmpty())
+        joined.insert("ref"_L1, ref);
+    send(client, Protocol::encode(joined));
+
+    if (isNew || !alreadyMember) {
+        broadcast(*room, Protocol::encode(presence(room->name, client->nick, u"joined"_s)), client);
+        qCDebug(lcServer).noquote() << client->label() << "joined room" << room->name;
+        Q_EMIT clientJoinedRoom(client->id, client->nick, room->name);
+    }
+}
+
+void ConnectionManager::handleJoin(Client *client, const Request &request)
+{
+    if (!Protocol::isValidRoomName(request.room)) {
+        sendError(client, Error::RoomInvalid, request.ref);
+        return;
+    }
+    const auto it = m_rooms.find(request.room);
+    const bool member = it != m_rooms.end() && it->second->members.contains(client);
+    joinRoom(client, request.room, request.ref, member);
+}
+
+void ConnectionManager::handleLeave(Client *client, const Request &request)
+{
+    if (!Protocol::isValidRoomName(request.room)) {
+        sendError(client, Error::RoomInvalid, request.ref);
+        return;
+    }
+    const auto it = m_rooms.find(request.room);
+    if (it == m_rooms.end() || !it->second->members.contains(client)) {
+        sendError(client, Error::NotInRoom, request.ref);
+        return;
+    }
+    const QString name = it->second->name;
+    QJsonObject left {{"type"_L1, u"left"_s}, {"room"_L1, name}};
+    if (!request.ref.isEmpty())
+        left.insert("ref"_L1, request.ref);
+    send(client, Protocol::encode(left));
+    leaveRoom(client, it->second.get(), u"left"_s, {});
+}
+
+void ConnectionManager::leaveRoom(Client *client, Room *room, const QString &event,
+                                  const QString &reason)
+{
+    room->members.removeOne(client);
+    client->rooms.removeOne(room);
+
+    QJsonObject note = presence(room->name, client->nick, event);
+    if (event == "kicked"_L1 || event == "banned"_L1)
+        note.insert("reason"_L1, reason);
+    broadcast(*room, Protocol::encode(note));
+    Q_EMIT clientLeftRoom(client->id, client->nick, room->name, event);
+
+    if (room->members.isEmpty() && room->name != "lobby"_L1)
+        m_rooms.erase(room->name);
+}
+
+void ConnectionManager::handleSay(Client *client, const Request &request)
+{
+    if (!Protocol::isValidRoomName(request.room)) {
+        sendError(client, Error::RoomInvalid, request.ref);
+        return;
+    }
+    if (!Protocol::hasVisibleCharacter(request.text)
+        || Protocol::codePointLength(request.text) > m_config.textLength) {
+        sendError(client, Error::TextInvalid, request.ref);
+        return;
+    }
+    const auto it = m_rooms.find(request.room);
+    if (it == m_rooms.end() || !it->second->members.contains(client)) {
+        sendError(client, Error::NotInRoom, request.ref);
+        return;
+    }
+    if (client->muted) {
+        sendError(client, Error::Muted, request.ref);
+        return;
+    }
+
+    ChatMessage message;
+    message.id = m_nextMessageId++;
+    message.room = request.room;
+    message.from = client->nick;
+    message.text = request.text;
+    message.ts = QDateTime::currentDateTimeUtc();
+    accept(message);
+}
+
+void ConnectionManager::handleDm(Client *client, const Request &request)
+{
+    if (!Protocol::hasVisibleCharacter(request.text)
+        || Protocol::codePointLength(request.text) > m_config.textLength) {
+        sendError(client, Error::TextInvalid, request.ref);
+        return;
+    }
+    Client *target = findByNick(request.to);
+    if (!target) {
+        sendError(client, Error::NoSuchUser, request.ref);
+        return;
+    }
+    if (client->muted) {
+        sendError(client, Error::Muted, request.ref);
+        return;
+    }
+
+    ChatMessage message;
+    message.id = m_nextMessageId++;
+    message.from = client->nick;
+    message.to = target->nick;
+    message.text = request.text;
+    message.ts = QDateTime::currentDateTimeUtc();
+    accept(message);
+}
+
+void ConnectionManager::accept(const ChatMessage &message)
+{
+    ++m_messagesTotal;
+    ++m_messagesSinceStats;
+    if (!m_store) {
+        deliver(message);
+        return;
+    }
+    // Messages accepted in one pass of the event loop reach the store in one transaction,
+    // and nobody sees them before they are stored.
+    m_unstored.append(message);
+    if (!m_flushPending) {
+        m_flushPending = true;
+        QMetaObject::invokeMethod(this, &ConnectionManager::flushUnstored, Qt::QueuedConnection);
+    }
+}
+
+void ConnectionManager::flushUnstored()
+{
+    m_flushPending = false;
+    const QList<ChatMessage> batch = std::exchange(m_unstored, {});
+    if (batch.isEmpty())
+        return;
+    if (!m_store->appendMessages(batch)) {
+        qCWarning(lcServer) << "could not store" << batch.size()
+                            << "messages; they were not delivered:" << m_store->errorString();
+        return;
+    }
+    for (const ChatMessage &message : batch)
+        deliver(message);
+    processOverflowed();
+}
+
+void ConnectionManager::deliver(const ChatMessage &message)
+{
+    const QString frame = Protocol::encode(messageObject(message));
+    if (message.isDirect()) {
+        Client *sender = findByNick(message.from);
+        Client *target = findByNick(message.to);
+        if (target)
+            send(target, frame);
+        if (sender && sender != target)
+            send(sender, frame);
+    } else {
+        const auto it = m_rooms.find(message.room);
+        if (it != m_rooms.end()) {
+            Room &room = *it->second;
+            broadcast(room, frame);
+            room.history.push_back(message);
+            while (int(room.history.size()) > m_config.historyLength)
+                room.history.pop_front();
+        }
+    }
+    Q_EMIT messagePosted(message);
+}
+
+void ConnectionManager::handleTyping(Client *client, const Request &request)
+{
+    if (!Protocol::isValidRoomName(request.room)) {
+        sendError(client, Error::RoomInvalid, request.ref);
+        return;
+    }
+    const auto it = m_rooms.find(request.room);
+    if (it == m_rooms.end() || !it->second->members.contains(client)) {
+        sendError(client, Error::NotInRoom, request.ref);
+        return;
+    }
+    if (client->muted) {
+        sendError(client, Error::Muted, request.ref);
+        return;
+    }
+    const qint64 now = m_clock.elapsed();
+    if (now - client->lastTypingMs < m_config.typingIntervalMs)
+        return; // typing is a hint; more often than the interval is simply not passed on
+    client->lastTypingMs = now;
+    const QJsonObject typing {
+        {"type"_L1, u"typing"_s}, {"room"_L1, request.room}, {"nick"_L1, client->nick}};
+    broadcast(*it->second, Protocol::encode(typing), client);
+}
+
+void ConnectionManager::handleNick(Client *client, const Request &request)
+{
+    const QString nick = NickRules::normalize(request.nick);
+    if (!m_nickRules->isValid(nick)) {
+        sendError(client, Error::NickInvalid, request.ref);
+        return;
+    }
+    const QString key = NickRules::caseKey(nick);
+    if (findBan(key, {})) {
+        sendError(client, Error::Banned, request.ref);
+        depart(client, u"banned"_s, u"Banned nickname"_s);
+        closeClient(client, Protocol::CloseBanned, u"Banned"_s);
+        return;
+    }
+    const QString skeleton = m_nickRules->skeleton(nick);
+    const Client *byKey = m_byNickKey.value(key);
+    const Client *bySkeleton = m_bySkeleton.value(skeleton);
+    if ((byKey && byKey != client) || (bySkeleton && bySkeleton != client)) {
+        sendError(client, Error::NickTaken, request.ref);
+        return;
+    }
+
+    const QString old = client->nick;
+    m_byNickKey.remove(client->nickKey);
+    m_bySkeleton.remove(client->skeleton);
+    client->nick = nick;
+    client->nickKey = key;
+    client->skeleton = skeleton;
+    m_byNickKey.insert(key, client);
+    m_bySkeleton.insert(skeleton, client);
+    if (client->muted) {
+        // A mute follows the person, not the name.
+        m_mutes.insert(key, m_mutes.take(NickRules::caseKey(old)));
+    }
+
+    qCInfo(lcServer).noquote() << client->label() << "renamed from" << old;
+    if (client->rooms.isEmpty()) {
+        // Nobody else would hear of it; the user still learns that the new name holds.
+        QJsonObject note {{"type"_L1, u"presence"_s},
+                          {"nick"_L1, nick},
+                          {"event"_L1, u"renamed"_s},
+                          {"old"_L1, old}};
+        send(client, Protocol::encode(note));
+    }
+    for (Room *room : std::as_const(client->rooms)) {
+        QJsonObject note = presence(room->name, nick, u"renamed"_s);
+        note.insert("old"_L1, old);
+        broadcast(*room, Protocol::encode(note));
+    }
+    Q_EMIT clientRenamed(client->id, old, nick);
+}
+
+void ConnectionManager::sendError(Client *client, Error code, const QString &ref,
+                                  const QString &message)
+{
+    send(client, Protocol::errorFrame(code, ref, message));
+}
+
+void ConnectionManager::send(Client *client, const QString &frame)
+{
+    sendFrame(client, frame, frame.size());
+}
+
+void ConnectionManager::sendFrame(Client *client, const QString &frame, qsizetype bytes)
+{
+    QWebSocket *socket = client->socket;
+    if (!socket || client->overflowed)
+        return;
+    socket->sendTextMessage(frame);
+    ++client->messagesOut;
+    client->bytesOut += quint64(bytes);
+    ++m_deliveriesSinceStats;
+    if (socket->bytesToWrite() > m_config.maxPendingBytes) {
+        // Cut off after the walk over the room is done, never in the middle of it.
+        client->overflowed = true;
+        m_overflowed.append(client->id);
+    }
+}
+
+void ConnectionManager::broadcast(const Room &room, const QString &frame, const Client *except)
+{
+    // Serialised once for every recipient; the size is what the log and counters show.
+    const qsizetype bytes = frame.size();
+    for (Client *member : room.members) {
+        if (member != except)
+            sendFrame(member, frame, bytes);
+    }
+}
+
+void ConnectionManager::processOverflowed()
+{
+    while (!m_overflowed.isEmpty()) {
+        const QList<quint64> ids = std::exchange(m_overflowed, {});
+        for (quint64 id : ids) {
+            const auto it = m_clients.find(id);
+            if (it == m_clients.end())
+                continue;
+            Client *client = it->second.get();
+            qCInfo(lcServer).noquote() << client->label() << "dropped: more than"
+                                       << m_config.maxPendingBytes << "bytes unsent";
+            depart(client, u"timeout"_s, {});
+            if (client->socket)
+                client->socket->abort();
+        }
+    }
+}
+
+void ConnectionManager::depart(Client *client, const QString &event, const QString &reason)
+{
+    if (client->departed)
+        return;
+    client->departed = true;
+    if (!client->ready)
+        return;
+
+    const QList<Room *> rooms = client->rooms;
+    for (Room *room : rooms)
+        leaveRoom(client, room, event, reason);
+    if (m_byNickKey.value(client->nickKey) == client)
+        m_byNickKey.remove(client->nickKey);
+    if (m_bySkeleton.value(client->skeleton) == client)
+        m_bySkeleton.remove(client->skeleton);
+    qCInfo(lcServer).noquote() << client->label() << "left the server (" << event
+                               << (reason.isEmpty() ? QString() : u": "_s + reason) << ")";
+}
+
+void ConnectionManager::closeClient(Client *client, int closeCode, const QString &reason)
+{
+    QWebSocket *socket = client->socket;
+    if (!socket)
+        return;
+    socket->close(QWebSocketProtocol::CloseCode(closeCode), reason);
+    QTimer::singleShot(CloseGraceMs, socket, [socket] { socket->abort(); });
+}
+
+void ConnectionManager::onDisconnected(Client *client)
+{
+    if (!client->departed) {
+        // A close frame from the client means it left; anything else means the connection was
+        // lost.
+        depart(client, client->closing ? u"left"_s : u"timeout"_s, {});
+    }
+    removeClient(client);
+}
+
+void ConnectionManager::removeClient(Client *client)
+{
+    const quint64 id = client->id;
+    const QString nick = client->nick;
+    if (client->counted) {
+        auto it = m_perAddress.find(client->address);
+        if (it != m_perAddress.end() && --it.value() <= 0)
+            m_perAddress.erase(it);
+    }
+    if (QWebSocket *socket = client->socket) {
+        socket->disconnect(this);
+        socket->deleteLater();
+    }
+    m_clients.erase(id);
+    processOverflowed();
+    Q_EMIT clientDisconnected(id, nick, {});
+}
+
+ConnectionManager::Client *ConnectionManager::findByNick(const QString &nick) const
+{
+    return m_byNickKey.value(NickRules::caseKey(NickRules::normalize(nick)));
+}
+
+const Ban *ConnectionManager::findBan(const QString &nickKey, const QString &address) const
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (const Ban &ban : m_bans) {
+        if (ban.until.isValid() && ban.until <= now)
+            continue;
+        if (!nickKey.isEmpty() && !ban.nick.isEmpty() && NickRules::caseKey(ban.nick) == nickKey)
+            return &ban;
+        if (!address.isEmpty() && !ban.address.isEmpty() && ban.address == address)
+            return &ban;
+    }
+    return nullptr;
+}
+
+QJsonArray ConnectionManager::roomList() const
+{
+    QList<const Room *> rooms;
+    rooms.reserve(qsizetype(m_rooms.size()));
+    for (const auto &entry : m_rooms)
+        rooms.append(entry.second.get());
+    std::sort(rooms.begin(), rooms.end(),
+              [](const Room *a, const Room *b) { return a->name < b->name; });
+    QJsonArray list;
+    for (const Room *room : rooms) {
+        list.append(QJsonObject {{"name"_L1, room->name},
+                                 {"members"_L1, int(room->members.size())},
+                                 {"topic"_L1, room->topic}});
+    }
+    return list;
+}
+
+void ConnectionManager::kick(const QString &nick, const QString &reason)
+{
+    Client *client = findByNick(nick);
+    if (!client) {
+        Q_EMIT hostActionFailed(tr("Nobody named %1 is connected.").arg(nick));
+        return;
+    }
+    qCInfo(lcServer).noquote() << client->label() << "kicked by the host:" << reason;
+    send(client, Protocol::encode(QJsonObject {{"type"_L1, u"kicked"_s}, {"reason"_L1, reason}}));
+    depart(client, u"kicked"_s, reason);
+    closeClient(client, Protocol::CloseKicked, reason);
+    record(ModerationAction::Kick, client->nick, reason);
+    processOverflowed();
+}
+
+void ConnectionManager::ban(const QString &nick, const QString &address, int seconds,
+                            const QString &reason)
+{
+    QString banAddress = address.trimmed();
+    if (!banAddress.isEmpty()) {
+        QHostAddress parsed(banAddress);
+        if (parsed.isNull()) {
+            Q_EMIT hostActionFailed(tr("%1 is not an address.").arg(banAddress));
+            return;
+        }
+        bool isV4 = false;
+        const quint32 v4 = parsed.toIPv4Address(&isV4);
+        banAddress = isV4 ? QHostAddress(v4).toString() : parsed.toString();
+    }
+    const QString banNick = NickRules::normalize(nick);
+    if (banNick.isEmpty() && banAddress.isEmpty()) {
+        Q_EMIT hostActionFailed(tr("A ban needs a nickname or an address."));
+        return;
+    }
+
+    Ban ban;
+    ban.nick = banNick;
+    ban.address = banAddress;
+    ban.reason = reason;
+    ban.since = QDateTime::currentDateTimeUtc();
+    if (seconds > 0)
+        ban.until = ban.since.addSecs(seconds);
+    ban.id = m_store ? m_store->addBan(ban) : 0;
+    if (ban.id == 0)
+        ban.id = m_nextBanId;
+    m_nextBanId = std::max(m_nextBanId, ban.id + 1);
+    m_bans.append(ban);
+
+    const QString key = NickRules::caseKey(banNick);
+    QJsonObject notice {{"type"_L1, u"banned"_s}, {"reason"_L1, reason}};
+    if (ban.until.isValid())
+        notice.insert("until"_L1, Protocol::timestamp(ban.until));
+    const QString frame = Protocol::encode(notice);
+
+    QList<Client *> targets;
+    for (auto &entry : m_clients) {
+        Client *client = entry.second.get();
+        if (client->departed)
+            continue;
+        if ((!key.isEmpty() && client->ready && client->nickKey == key)
+            || (!banAddress.isEmpty() && client->address == banAddress))
+            targets.append(client);
+    }
+    for (Client *client : std::as_const(targets)) {
+        qCInfo(lcServer).noquote() << client->label() << "banned by the host:" << reason;
+        send(client, frame);
+        depart(client, u"banned"_s, reason);
+        closeClient(client, Protocol::CloseBanned, reason);
+    }
+
+    const QString target = banNick.isEmpty() ? banAddress
+        : banAddress.isEmpty()               ? banNick
+                                             : banNick + u'@' + banAddress;
+    record(ModerationAction::BanAction, target, reason, ban.until);
+    emitBans();
+    processOverflowed();
+}
+
+void ConnectionManager::unban(quint64 banId)
+{
+    const auto it = std::find_if(m_bans.begin(), m_bans.end(),
+                                 [banId](const Ban &ban) { return ban.id == banId; });
+    if (it == m_bans.end()) {
+        Q_EMIT hostActionFailed(tr("There is no ban number %1.").arg(banId));
+        return;
+    }
+    const QString target = it->nick.isEmpty() ? it->address : it->nick;
+    if (m_store)
+        m_store->removeBan(banId);
+    m_bans.erase(it);
+    qCInfo(lcServer).noquote() << "host lifted the ban on" << target;
+    record(ModerationAction::Unban, target, {});
+    emitBans();
+}
+
+void ConnectionManager::mute(const QString &nick, int seconds)
+{
+    Client *client = findByNick(nick);
+    if (!client) {
+        Q_EMIT hostActionFailed(tr("Nobody named %1 is connected.").arg(nick));
+        return;
+    }
+    client->muted = true;
+    client->mutedUntil
+        = seconds > 0 ? QDateTime::currentDateTimeUtc().addSecs(seconds) : QDateTime();
+    m_mutes.insert(client->nickKey, client->mutedUntil);
+    QJsonObject note {{"type"_L1, u"muted"_s}};
+    if (client->mutedUntil.isValid())
+        note.insert("until"_L1, Protocol::timestamp(client->mutedUntil));
+    send(client, Protocol::encode(note));
+    qCInfo(lcServer).noquote() << client->label() << "muted by the host";
+    record(ModerationAction::Mute, client->nick, {}, client->mutedUntil);
+    processOverflowed();
+}
+
+void ConnectionManager::unmute(const QString &nick)
+{
+    Client *client = findByNick(nick);
+    if (!client || !client->muted) {
+        m_mutes.remove(NickRules::caseKey(NickRules::normalize(nick)));
+        if (!client)
+            Q_EMIT hostActionFailed(tr("Nobody named %1 is connected.").arg(nick));
+        return;
+    }
+    liftMute(client);
+    record(ModerationAction::Unmute, client->nick, {});
+    processOverflowed();
+}
+
+void ConnectionManager::liftMute(Client *client)
+{
+    client->muted = false;
+    client->mutedUntil = {};
+    m_mutes.remove(client->nickKey);
+    send(client, Protocol::encode(QJsonObject {{"type"_L1, u"unmuted"_s}}));
+    qCInfo(lcServer).noquote() << client->label() << "unmuted";
+}
+
+void ConnectionManager::announce(const QString &room, const QString &text)
+{
+    if (!Protocol::hasVisibleCharacter(text)) {
+        Q_EMIT hostActionFailed(tr("An announcement needs some text."));
+        return;
+    }
+    QJsonObject notice {{"type"_L1, u"notice"_s},
+                        {"text"_L1, text},
+                        {"ts"_L1, Protocol::timestamp(QDateTime::currentDateTimeUtc())}};
+    if (room.isEmpty()) {
+        const QString frame = Protocol::encode(notice);
+        for (auto &entry : m_clients) {
+            Client *client = entry.second.get();
+            if (client->ready && !client->departed)
+                send(client, frame);
+        }
+    } else {
+        const auto it = m_rooms.find(room);
+        if (it == m_rooms.end()) {
+            Q_EMIT hostActionFailed(tr("There is no room %1.").arg(room));
+            return;
+        }
+        notice.insert("room"_L1, room);
+        broadcast(*it->second, Protocol::encode(notice));
+    }
+    qCInfo(lcServer).noquote() << "host announced" << (room.isEmpty() ? u"to everyone"_s : room)
+                               << ":" << text;
+    Q_EMIT noticePosted(room, text);
+    record(ModerationAction::Announce, room, text);
+    processOverflowed();
+}
+
+void ConnectionManager::setTopic(const QString &room, const QString &topic)
+{
+    const auto it = m_rooms.find(room);
+    if (it == m_rooms.end()) {
+        Q_EMIT hostActionFailed(tr("There is no room %1.").arg(room));
+        return;
+    }
+    it->second->topic = topic;
+    const QJsonObject frame {{"type"_L1, u"topic"_s}, {"room"_L1, room}, {"topic"_L1, topic}};
+    broadcast(*it->second, Protocol::encode(frame));
+    qCInfo(lcServer).noquote() << "host set the topic of" << room << "to" << topic;
+    Q_EMIT topicChanged(room, topic);
+    record(ModerationAction::Topic, room, topic);
+    processOverflowed();
+}
+
+void ConnectionManager::shutdown(const QString &notice)
+{
+    if (m_shuttingDown)
+        return;
+    m_shuttingDown = true;
+    m_sweepTimer.stop();
+    m_pingTimer.stop();
+    if (m_store && m_flushPending)
+        flushUnstored();
+
+    const QString text = notice.isEmpty() ? tr("The server is shutting down.") : notice;
+    const QString frame = Protocol::encode(
+        QJsonObject {{"type"_L1, u"notice"_s},
+                     {"text"_L1, text},
+                     {"ts"_L1, Protocol::timestamp(QDateTime::currentDateTimeUtc())}});
+    for (auto &entry : m_clients) {
+        Client *client = entry.second.get();
+        if (client->ready && !client->departed)
+            send(client, frame);
+        client->departed = true;
+        closeClient(client, Protocol::CloseGoingAway, text);
+    }
+    qCInfo(lcServer) << "closed" << m_clients.size() << "connections for shutdown";
+}
+
+void ConnectionManager::record(int kind, const QString &target, const QString &reason,
+                               const QDateTime &until)
+{
+    ModerationAction action;
+    action.kind = ModerationAction::Kind(kind);
+    action.target = target;
+    action.reason = reason;
+    action.at = QDateTime::currentDateTimeUtc();
+    action.until = until;
+    if (m_store)
+        m_store->recordAction(action);
+    Q_EMIT hostActionTaken(action);
+}
+
+void ConnectionManager::emitBans()
+{
+    Q_EMIT bansChanged(m_bans);
+}
+
+void ConnectionManager::expireBans()
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const qsizetype before = m_bans.size();
+    m_bans.removeIf([&now](const Ban &ban) { return ban.until.isValid() && ban.until <= now; });
+    if (m_bans.size() != before)
+        emitBans();
+}
+
+void ConnectionManager::sweep()
+{
+    const qint64 now = m_clock.elapsed();
+    const QDateTime utcNow = QDateTime::currentDateTimeUtc();
+    QList<Client *> late;
+    QList<Client *> silent;
+    QList<Client *> unmuted;
+    for (auto &entry : m_clients) {
+        Client *client = entry.second.get();
+        if (client->departed)
+            continue;
+        if (!client->ready && now - client->openedMs >= m_config.helloTimeoutMs)
+            late.append(client);
+        else if (now - client->lastHeardMs >= m_config.idleTimeoutMs)
+            silent.append(client);
+        else if (client->muted && client->mutedUntil.isValid() && client->mutedUntil <= utcNow)
+            unmuted.append(client);
+    }
+    for (Client *client : std::as_const(late)) {
+        qCInfo(lcServer).noquote() << client->label() << "closed: no hello in time";
+        client->departed = true;
+        closeClient(client, Protocol::ClosePolicy, u"No hello in time"_s);
+    }
+    for (Client *client : std::as_const(silent)) {
+        qCInfo(lcServer).noquote() << client->label() << "dropped: stopped answering";
+        depart(client, u"timeout"_s, {});
+        closeClient(client, Protocol::CloseGoingAway, u"Stopped answering"_s);
+        // Nothing more will come from a peer that stopped answering; don't wait for it.
+        if (QWebSocket *socket = client->socket)
+            QTimer::singleShot(0, socket, [socket] { socket->abort(); });
+    }
+    for (Client *client : std::as_const(unmuted))
+        liftMute(client);
+    expireBans();
+    processOverflowed();
+}
+
+void ConnectionManager::pingAll()
+{
+    for (auto &entry : m_clients) {
+        Client *client = entry.second.get();
+        if (!client->departed && client->socket)
+            client->socket->ping();
+    }
+}
+
+void ConnectionManager::emitStats()
+{
+    const qint64 now = m_clock.elapsed();
+    const double seconds = std::max<qint64>(1, now - m_lastStatsMs) / 1000.0;
+    ServerCounters counters;
+    counters.connections = connectionCount();
+    counters.users = int(m_byNickKey.size());
+    counters.rooms = int(m_rooms.size());
+    counters.messagesPerSecond = double(m_messagesSinceStats) / seconds;
+    counters.deliveriesPerSecond = double(m_deliveriesSinceStats) / seconds;
+    counters.messagesTotal = m_messagesTotal;
+    m_messagesSinceStats = 0;
+    m_deliveriesSinceStats = 0;
+    m_lastStatsMs = now;
+
+    if (!isSignalConnected(QMetaMethod::fromSignal(&ConnectionManager::statsUpdated)))
+        return;
+    QList<ClientStats> list;
+    list.reserve(qsizetype(m_clients.size()));
+    for (const auto &entry : m_clients) {
+        const Client *client = entry.second.get();
+        ClientStats stats;
+        stats.id = client->id;
+        stats.nick = client->nick;
+        stats.address = client->hostAddress;
+        stats.port = client->port;
+        for (const Room *room : client->rooms)
+            stats.rooms.append(room->name);
+        stats.connectedAt = client->connectedAt;
+        stats.idleMs = now - client->lastActiveMs;
+        stats.messagesIn = client->messagesIn;
+        stats.messagesOut = client->messagesOut;
+        stats.bytesIn = client->bytesIn;
+        stats.bytesOut = client->bytesOut;
+        stats.rttMs = client->rttMs;
+        stats.muted = client->muted;
+        stats.state = client->departed ? u"closing"_s
+            : !client->ready           ? u"handshake"_s
+            : client->muted            ? u"muted"_s
+                                       : u"online"_s;
+        list.append(stats);
+    }
+    Q_EMIT statsUpdated(list, counters);
+}

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <QString>
+
+struct USpoofChecker;
+
+// The nickname rules of the protocol, and the look-alike check: two nicknames that would
+// render the same (another script's letters, full-width forms) share a skeleton.
+class NickRules
+{
+public:
+    explicit NickRules(int maxLength = 24);
+    ~NickRules();
+    NickRules(const NickRules &) = delete;
+    NickRules &operator=(const NickRules &) = delete;
+
+    // Trims the spaces at both ends and puts the name in Unicode normal form C.
+    static QString normalize(const QString &nick);
+    // For a normalized nickname: true when it follows the rules and is not reserved.
+    bool isValid(const QString &nick) const;
+    // The key under which nicknames compare without regard to case.
+    static QString caseKey(const QString &nick);
+    // The key under which look-alike nicknames collide.
+    QString skeleton(const QString &nick) const;
+
+private:
+    int m_maxLength;
+    USpoofChecker *m_checker = nullptr;
+};

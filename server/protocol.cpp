@@ -1,0 +1,252 @@
+#include "protocol.h"
+
+#include <QJsonDocument>
+#include <QJsonParseError>
+#include <QJsonValue>
+
+using namespace Qt::StringLiterals;
+
+namespace Protocol {
+
+namespace {
+
+struct TypeInfo
+{
+    QLatin1StringView name;
+    RequestType type;
+};
+
+constexpr TypeInfo requestTypes[] = {
+    {QLatin1StringView("hello"), RequestType::Hello},
+    {QLatin1StringView("join"), RequestType::Join},
+    {QLatin1StringView("leave"), RequestType::Leave},
+    {QLatin1StringView("rooms"), RequestType::Rooms},
+    {QLatin1StringView("who"), RequestType::Who},
+    {QLatin1StringView("say"), RequestType::Say},
+    {QLatin1StringView("dm"), RequestType::Dm},
+    {QLatin1StringView("typing"), RequestType::Typing},
+    {QLatin1StringView("nick"), RequestType::Nick},
+};
+
+// Reads a required string field; false when it is missing or not a string.
+bool readString(const QJsonObject &object, QLatin1StringView key, QString &out)
+{
+    const QJsonValue value = object.value(key);
+    if (!value.isString())
+        return false;
+    out = value.toString();
+    return true;
+}
+
+} // namespace
+
+DecodeResult decode(const QByteArray &utf8)
+{
+    DecodeResult result;
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(utf8, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        result.problem = u"The message is not valid JSON."_s;
+        return result;
+    }
+    if (!document.isObject()) {
+        result.problem = u"The message must be a JSON object."_s;
+        return result;
+    }
+    const QJsonObject object = document.object();
+
+    const QJsonValue ref = object.value("ref"_L1);
+    if (!ref.isUndefined()) {
+        if (!ref.isString()) {
+            result.problem = u"The field ref must be a string."_s;
+            return result;
+        }
+        const QString refText = ref.toString();
+        if (codePointLength(refText) > MaxRefLength) {
+            result.problem = u"The field ref is longer than 64 characters."_s;
+            return result;
+        }
+        result.ref = refText;
+        result.request.ref = refText;
+    }
+
+    const QJsonValue typeValue = object.value("type"_L1);
+    if (!typeValue.isString()) {
+        result.problem = u"The field type is missing."_s;
+        return result;
+    }
+    const QString typeName = typeValue.toString();
+    bool known = false;
+    for (const TypeInfo &info : requestTypes) {
+        if (typeName == info.name) {
+            result.request.type = info.type;
+            known = true;
+            break;
+        }
+    }
+    if (!known) {
+        result.problem = u"Unknown message type."_s;
+        return result;
+    }
+
+    Request &request = result.request;
+    bool fieldsOk = true;
+    switch (request.type) {
+    case RequestType::Hello: {
+        fieldsOk = readString(object, "nick"_L1, request.nick);
+        const QJsonValue password = object.value("password"_L1);
+        if (password.isString())
+            request.password = password.toString();
+        else if (!password.isUndefined() && !password.isNull())
+            fieldsOk = false;
+        break;
+    }
+    case RequestType::Nick:
+        fieldsOk = readString(object, "nick"_L1, request.nick);
+        break;
+    case RequestType::Join:
+    case RequestType::Leave:
+    case RequestType::Who:
+    case RequestType::Typing:
+        fieldsOk = readString(object, "room"_L1, request.room);
+        break;
+    case RequestType::Rooms:
+        break;
+    case RequestType::Say:
+        fieldsOk = readString(object, "room"_L1, request.room)
+            && readString(object, "text"_L1, request.text);
+        break;
+    case RequestType::Dm:
+        fieldsOk = readString(object, "to"_L1, request.to)
+            && readString(object, "text"_L1, request.text);
+        break;
+    }
+    if (!fieldsOk) {
+        result.problem = u"A required field is missing or has the wrong type."_s;
+        return result;
+    }
+    result.ok = true;
+    return result;
+}
+
+QString errorCodeName(Error code)
+{
+    switch (code) {
+    case Error::BadRequest:
+        return u"bad_request"_s;
+    case Error::NotReady:
+        return u"not_ready"_s;
+    case Error::NickInvalid:
+        return u"nick_invalid"_s;
+    case Error::NickTaken:
+        return u"nick_taken"_s;
+    case Error::BadPassword:
+        return u"bad_password"_s;
+    case Error::Banned:
+        return u"banned"_s;
+    case Error::RoomInvalid:
+        return u"room_invalid"_s;
+    case Error::NotInRoom:
+        return u"not_in_room"_s;
+    case Error::NoSuchUser:
+        return u"no_such_user"_s;
+    case Error::TextInvalid:
+        return u"text_invalid"_s;
+    case Error::Muted:
+        return u"muted"_s;
+    case Error::RateLimited:
+        return u"rate_limited"_s;
+    case Error::ServerFull:
+        return u"server_full"_s;
+    }
+    return u"bad_request"_s;
+}
+
+QString defaultErrorMessage(Error code)
+{
+    switch (code) {
+    case Error::BadRequest:
+        return u"The request is not understood."_s;
+    case Error::NotReady:
+        return u"Say hello first."_s;
+    case Error::NickInvalid:
+        return u"That nickname is not allowed."_s;
+    case Error::NickTaken:
+        return u"That nickname is in use."_s;
+    case Error::BadPassword:
+        return u"Wrong password."_s;
+    case Error::Banned:
+        return u"You are banned from this server."_s;
+    case Error::RoomInvalid:
+        return u"That room name is not allowed."_s;
+    case Error::NotInRoom:
+        return u"You are not in that room."_s;
+    case Error::NoSuchUser:
+        return u"Nobody by that name is connected."_s;
+    case Error::TextInvalid:
+        return u"The text is empty or too long."_s;
+    case Error::Muted:
+        return u"You are muted."_s;
+    case Error::RateLimited:
+        return u"Too many requests; slow down."_s;
+    case Error::ServerFull:
+        return u"The server is full."_s;
+    }
+    return {};
+}
+
+QString timestamp(const QDateTime &utc)
+{
+    return utc.toUTC().toString(Qt::ISODateWithMs);
+}
+
+int codePointLength(const QString &text)
+{
+    int count = 0;
+    const qsizetype size = text.size();
+    for (qsizetype i = 0; i < size; ++i) {
+        if (text.at(i).isHighSurrogate() && i + 1 < size && text.at(i + 1).isLowSurrogate())
+            ++i;
+        ++count;
+    }
+    return count;
+}
+
+bool hasVisibleCharacter(const QString &text)
+{
+    for (const QChar c : text) {
+        if (!c.isSpace())
+            return true;
+    }
+    return false;
+}
+
+bool isValidRoomName(const QString &room)
+{
+    if (room.isEmpty() || room.size() > 32)
+        return false;
+    for (const QChar c : room) {
+        const char16_t u = c.unicode();
+        const bool ok = (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || u == '-' || u == '_';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+QString encode(const QJsonObject &frame)
+{
+    return QString::fromUtf8(QJsonDocument(frame).toJson(QJsonDocument::Compact));
+}
+
+QString errorFrame(Error code, const QString &ref, const QString &message)
+{
+    QJsonObject frame {{"type"_L1, u"error"_s},
+                       {"code"_L1, errorCodeName(code)},
+                       {"message"_L1, message.isEmpty() ? defaultErrorMessage(code) : message}};
+    if (!ref.isEmpty())
+        frame.insert("ref"_L1, ref);
+    return encode(frame);
+}
+
+} // namespace Protocol

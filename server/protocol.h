@@ -1,0 +1,83 @@
+#pragma once
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QString>
+
+// The wire protocol (docs/PROTOCOL.md): decoding of requests into typed values, and the
+// encoding of every frame the server sends.
+namespace Protocol {
+
+enum class RequestType { Hello, Join, Leave, Rooms, Who, Say, Dm, Typing, Nick };
+
+struct Request
+{
+    RequestType type = RequestType::Hello;
+    QString ref;
+    QString nick; // hello, nick
+    QString password; // hello; null when absent
+    QString room; // join, leave, who, say, typing
+    QString to; // dm
+    QString text; // say, dm
+};
+
+enum class Error {
+    BadRequest,
+    NotReady,
+    NickInvalid,
+    NickTaken,
+    BadPassword,
+    Banned,
+    RoomInvalid,
+    NotInRoom,
+    NoSuchUser,
+    TextInvalid,
+    Muted,
+    RateLimited,
+    ServerFull,
+};
+
+enum CloseCode {
+    CloseNormal = 1000,
+    CloseGoingAway = 1001,
+    CloseUnsupportedData = 1003,
+    CloseInvalidPayload = 1007,
+    ClosePolicy = 1008,
+    CloseTooBig = 1009,
+    CloseTryAgainLater = 1013,
+    CloseKicked = 4001,
+    CloseBanned = 4003,
+    CloseFlooding = 4008,
+};
+
+constexpr int MaxRefLength = 64;
+
+struct DecodeResult
+{
+    bool ok = false;
+    Request request;
+    QString ref; // set whenever a valid ref could be read, even if decoding failed
+    QString problem; // why decoding failed, for the error message
+};
+
+// Checks the form only: JSON object, known type, every field present with the right type.
+// Values (nick rules, room names, text length) are checked later, in the protocol's order.
+DecodeResult decode(const QByteArray &utf8);
+
+QString errorCodeName(Error code);
+QString defaultErrorMessage(Error code);
+
+// ISO 8601 in UTC with milliseconds: 2026-12-03T18:00:00.123Z
+QString timestamp(const QDateTime &utc);
+
+// Code points, not UTF-16 units: an emoji counts one.
+int codePointLength(const QString &text);
+bool hasVisibleCharacter(const QString &text);
+bool isValidRoomName(const QString &room);
+
+QString encode(const QJsonObject &frame);
+QString errorFrame(Error code, const QString &ref, const QString &message = {});
+
+} // namespace Protocol

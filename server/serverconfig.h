@@ -1,0 +1,39 @@
+#pragma once
+
+#include <QHostAddress>
+#include <QString>
+
+class QSettings;
+
+// Everything the host can set. The defaults are the ones PROTOCOL.md names.
+struct ServerConfig
+{
+    quint16 port = 8080;
+    QHostAddress bindAddress = QHostAddress::Any; // every interface, IPv4 and IPv6
+    QString name = QStringLiteral("LanChat");
+    QString motd;
+    QString password; // empty: none
+    QString dataDir; // empty: the platform's application data location
+
+    int textLength = 2000;
+    int nickLength = 24;
+    int messagesPerSecond = 5;
+    int burst = 10;
+    int floodDrops = 20; // dropped requests within floodWindowMs that disconnect a client
+    int floodWindowMs = 10'000;
+    int maxConnections = 10'000;
+    int maxConnectionsPerAddress = 1'000;
+    int helloTimeoutMs = 10'000;
+    int pingIntervalMs = 30'000;
+    int idleTimeoutMs = 75'000;
+    int typingIntervalMs = 3'000;
+    qint64 maxMessageBytes = 64 * 1024;
+    qint64 maxPendingBytes = 4 * 1024 * 1024; // unsent data held for one client
+    int handshakeTimeoutMs = 10'000;
+    int historyLength = 50;
+    int listenBacklog = 1024;
+
+    // Reads the keys that are present in settings, leaving the rest as they are.
+    void load(QSettings &settings);
+    void save(QSettings &settings) const;
+};

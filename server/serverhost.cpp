@@ -1,0 +1,69 @@
+#include "serverhost.h"
+
+#include "chatserver.h"
+#include "chattypes.h"
+#include "logging.h"
+
+ServerHost::ServerHost(QObject *parent)
+    : QObject(parent)
+{
+    LanChat::registerMetaTypes();
+    m_thread.setObjectName(QStringLiteral("lanchat-network"));
+    m_thread.start();
+}
+
+ServerHost::~ServerHost()
+{
+    stop();
+    m_thread.quit();
+    m_thread.wait();
+}
+
+void ServerHost::start(const ServerConfig &config)
+{
+    if (m_running)
+        stop();
+
+    // The server is made and started on the network thread, so that every socket and timer it
+    // creates belongs to that thread.
+    auto *server = new ChatServer(config);
+    server->moveToThread(&m_thread);
+    bool ok = false;
+    QString error;
+    QStringList urls;
+    quint16 port = 0;
+    QMetaObject::invokeMethod(
+        server,
+        [server, &ok, &error, &urls, &port] {
+            ok = server->listen();
+            error = server->errorString();
+            if (ok) {
+                urls = server->joinUrls();
+                port = server->port();
+            }
+        },
+        Qt::BlockingQueuedConnection);
+
+    if (!ok) {
+        QMetaObject::invokeMethod(server, &QObject::deleteLater, Qt::QueuedConnection);
+        qCWarning(lcServer).noquote() << error;
+        Q_EMIT startFailed(error);
+        return;
+    }
+    m_server = server;
+    m_running = true;
+    Q_EMIT started(server->manager(), port, urls);
+}
+
+void ServerHost::stop(const QString &notice)
+{
+    if (!m_running)
+        return;
+    m_running = false;
+    ChatServer *server = std::exchange(m_server, nullptr);
+    QMetaObject::invokeMethod(
+        server, [server, notice] { server->stop(notice); }, Qt::BlockingQueuedConnection);
+    // The close frames go out on the network thread's event loop before the server goes.
+    QMetaObject::invokeMethod(server, &QObject::deleteLater, Qt::QueuedConnection);
+    Q_EMIT stopped();
+}
