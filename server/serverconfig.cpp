@@ -43,6 +43,8 @@ void ServerConfig::load(QSettings &settings)
     read(settings, "maxPendingBytes", maxPendingBytes);
     read(settings, "handshakeTimeoutMs", handshakeTimeoutMs);
     read(settings, "historyLength", historyLength);
+    read(settings, "storeEnabled", storeEnabled);
+    read(settings, "retentionDays", retentionDays);
     read(settings, "listenBacklog", listenBacklog);
 }
 
@@ -72,5 +74,7 @@ void ServerConfig::save(QSettings &settings) const
     settings.setValue(u"maxPendingBytes"_s, maxPendingBytes);
     settings.setValue(u"handshakeTimeoutMs"_s, handshakeTimeoutMs);
     settings.setValue(u"historyLength"_s, historyLength);
+    settings.setValue(u"storeEnabled"_s, storeEnabled);
+    settings.setValue(u"retentionDays"_s, retentionDays);
     settings.setValue(u"listenBacklog"_s, listenBacklog);
 }

@@ -31,6 +31,10 @@ struct ServerConfig
     qint64 maxPendingBytes = 4 * 1024 * 1024; // unsent data held for one client
     int handshakeTimeoutMs = 10'000;
     int historyLength = 50;
+    // Whether history, bans and host actions are kept in dataDir. The lanchat program turns it
+    // on; a bare ChatServer (tests, tools) keeps its history in memory.
+    bool storeEnabled = false;
+    int retentionDays = 30; // stored messages older than this go; 0 keeps none on disk
     int listenBacklog = 1024;
 
     // Reads the keys that are present in settings, leaving the rest as they are.
