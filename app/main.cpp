@@ -1,5 +1,6 @@
 #include "chatserver.h"
 #include "connectionmanager.h"
+#include "historyexport.h"
 #include "logging.h"
 #include "mainwindow.h"
 #include "serverconfig.h"
@@ -71,6 +72,9 @@ void addOptions(QCommandLineParser &parser)
         {u"password"_s, u"Password clients need to join."_s, u"password"_s},
         {u"data-dir"_s, u"Where history and bans are kept."_s, u"dir"_s},
         {u"config"_s, u"Read settings from this INI file."_s, u"file"_s},
+        {u"no-history"_s, u"Keep history and bans in memory only, not in the data folder."_s},
+        {u"export"_s, u"Write the stored history to file (.csv or .json) and exit."_s, u"file"_s},
+        {u"room"_s, u"With --export: only the messages of this room."_s, u"name"_s},
     });
 }
 
@@ -115,6 +119,8 @@ bool readOptions(const QCommandLineParser &parser, ServerConfig &config, QString
         config.password = parser.value(u"password"_s);
     if (parser.isSet(u"data-dir"_s))
         config.dataDir = parser.value(u"data-dir"_s);
+    if (parser.isSet(u"no-history"_s))
+        config.storeEnabled = false;
     return true;
 }
 
@@ -155,7 +161,7 @@ int main(int argc, char *argv[])
     // Decide before any application object exists: QApplication needs a display.
     bool headless = !hasDisplay();
     for (int i = 1; i < argc; ++i) {
-        if (qstrcmp(argv[i], "--headless") == 0)
+        if (qstrcmp(argv[i], "--headless") == 0 || qstrncmp(argv[i], "--export", 8) == 0)
             headless = true;
     }
 
@@ -173,10 +179,23 @@ int main(int argc, char *argv[])
     parser.process(*app);
 
     ServerConfig config;
+    config.storeEnabled = true;
     QString error;
     if (!readOptions(parser, config, error)) {
         std::fprintf(stderr, "lanchat: %s\n", qPrintable(error));
         return 1;
+    }
+
+    if (parser.isSet(u"export"_s)) {
+        const QString file = parser.value(u"export"_s);
+        qint64 count = 0;
+        if (!HistoryExport::exportFile(config.dataDir, file, parser.value(u"room"_s), &error,
+                                       &count)) {
+            std::fprintf(stderr, "lanchat: %s\n", qPrintable(error));
+            return 1;
+        }
+        std::fprintf(stderr, "lanchat: wrote %lld messages to %s\n", count, qPrintable(file));
+        return 0;
     }
 
     if (headless) {

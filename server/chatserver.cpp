@@ -2,6 +2,7 @@
 
 #include "connectionmanager.h"
 #include "logging.h"
+#include "sqlitestore.h"
 
 #include <QEventLoop>
 #include <QNetworkInterface>
@@ -62,6 +63,8 @@ bool ChatServer::listen()
 
 bool ChatServer::listen(const QHostAddress &address, quint16 port)
 {
+    if (!openStore())
+        return false;
     if (!m_tcpServer->listen(address, port)) {
         m_errorString = tr("Cannot listen on %1 port %2: %3")
                             .arg(address.toString())
@@ -71,6 +74,21 @@ bool ChatServer::listen(const QHostAddress &address, quint16 port)
     }
     m_config.bindAddress = address;
     m_config.port = m_tcpServer->serverPort();
+    return true;
+}
+
+bool ChatServer::openStore()
+{
+    if (!m_config.storeEnabled || m_store)
+        return true;
+    auto store = std::make_unique<SqliteStore>();
+    store->setRetentionDays(m_config.retentionDays);
+    if (!store->open(SqliteStore::defaultFilePath(m_config.dataDir))) {
+        m_errorString = store->errorString();
+        return false;
+    }
+    m_store = std::move(store);
+    m_manager->setStore(m_store.get());
     return true;
 }
 

@@ -3,14 +3,19 @@
 #include "serverconfig.h"
 
 #include <QHostAddress>
+#include <QHash>
 #include <QObject>
+#include <QPointer>
 #include <QStringList>
+
+#include <memory>
 
 class ConnectionManager;
 class QTcpServer;
 class QTcpSocket;
 class QWebSocketServer;
 class QWebSocket;
+class SqliteStore;
 
 // Listens on one port. Connections whose request head asks for a WebSocket on /ws go to the
 // QWebSocketServer and then to the ConnectionManager; every other request is HTTP.
@@ -22,7 +27,8 @@ public:
     explicit ChatServer(const ServerConfig &config, QObject *parent = nullptr);
     ~ChatServer() override;
 
-    // Listens on the configured address and port.
+    // Opens the history store (unless the configuration turns it off), then listens on the
+    // configured address and port. Either failing makes errorString() say why.
     bool listen();
     bool listen(const QHostAddress &address, quint16 port);
     bool isListening() const;
@@ -45,10 +51,15 @@ private:
     void onHeadReadable(QTcpSocket *socket);
     void onWebSocketReady();
     void respondHttp(QTcpSocket *socket, const QByteArray &head);
+    bool openStore();
 
     ServerConfig m_config;
     QTcpServer *m_tcpServer = nullptr;
     QWebSocketServer *m_wsServer = nullptr;
     ConnectionManager *m_manager = nullptr;
+    // Destroyed before the manager (a child), which never touches the store while it goes.
+    std::unique_ptr<SqliteStore> m_store;
     QString m_errorString;
+    // Sockets handed to the WebSocket server, by peer, until their handshake completes.
+    QHash<QString, QPointer<QTcpSocket>> m_upgrading;
 };
