@@ -1,6 +1,7 @@
 #include "chatserver.h"
 
 #include "connectionmanager.h"
+#include "httpresponder.h"
 #include "logging.h"
 #include "sqlitestore.h"
 
@@ -224,13 +225,15 @@ void ChatServer::onWebSocketReady()
 
 void ChatServer::respondHttp(QTcpSocket *socket, const QByteArray &head)
 {
-    Q_UNUSED(head);
-    static const QByteArray notFound = "HTTP/1.1 404 Not Found\r\n"
-                                       "Content-Type: text/plain; charset=utf-8\r\n"
-                                       "Content-Length: 10\r\n"
-                                       "Connection: close\r\n"
-                                       "\r\n"
-                                       "Not found\n";
-    socket->write(notFound);
-    socket->disconnectFromHost();
+    const HttpResponder responder([this] {
+        HttpResponder::Status status;
+        status.name = m_config.name;
+        status.version = QStringLiteral(LANCHAT_VERSION);
+        status.uptimeSeconds = m_manager->uptimeMs() / 1000;
+        status.connections = m_manager->connectionCount();
+        status.rooms = m_manager->roomCount();
+        status.passwordRequired = !m_config.password.isEmpty();
+        return status;
+    });
+    responder.serve(socket, head, m_config.handshakeTimeoutMs);
 }

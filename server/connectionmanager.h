@@ -35,6 +35,8 @@ public:
     void addConnection(QWebSocket *socket);
 
     int connectionCount() const { return int(m_clients.size()); }
+    int roomCount() const { return int(m_rooms.size()); }
+    qint64 uptimeMs() const { return m_clock.elapsed(); }
     quint64 lastMessageId() const { return m_nextMessageId - 1; }
     // The next accepted message gets this id; ids must never go back across restarts.
     void setNextMessageId(quint64 id) { m_nextMessageId = id; }

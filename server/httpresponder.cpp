@@ -321,10 +321,10 @@ HttpResponder::Response HttpResponder::respond(const HttpRequest &request) const
     case Result::Ok:
         if (request.method != "GET" && request.method != "HEAD") {
             response = plain(405, "Method Not Allowed");
-            response.headers.append({"Allow", "GET, HEAD"});
+            response.headers.emplaceBack("Allow", "GET, HEAD");
         } else if (request.path == "/ws") {
             response = plain(426, "Upgrade Required");
-            response.headers.append({"Upgrade", "websocket"});
+            response.headers.emplaceBack("Upgrade", "websocket");
         } else if (request.path == "/api/status") {
             response = statusResponse();
         } else if (const auto it = assets().constFind(request.path); it != assets().cend()) {
@@ -336,11 +336,11 @@ HttpResponder::Response HttpResponder::respond(const HttpRequest &request) const
                 response.status = 200;
                 response.reason = "OK";
                 response.body = it->body;
-                response.headers.append({"Content-Type", it->contentType});
+                response.headers.emplaceBack("Content-Type", it->contentType);
             }
-            response.headers.append({"ETag", it->etag});
+            response.headers.emplaceBack("ETag", it->etag);
             // Always revalidated, so that a newer server is never shown with an older client.
-            response.headers.append({"Cache-Control", "no-cache"});
+            response.headers.emplaceBack("Cache-Control", "no-cache");
         } else {
             response = plain(404, "Not Found");
         }
@@ -349,12 +349,12 @@ HttpResponder::Response HttpResponder::respond(const HttpRequest &request) const
     }
 
     if (response.status != 304)
-        response.headers.append({"Content-Length", QByteArray::number(response.body.size())});
-    response.headers.append({"Content-Security-Policy", ContentSecurityPolicy});
-    response.headers.append({"X-Content-Type-Options", "nosniff"});
-    response.headers.append({"X-Frame-Options", "DENY"});
-    response.headers.append({"Referrer-Policy", "no-referrer"});
-    response.headers.append({"Connection", "close"});
+        response.headers.emplaceBack("Content-Length", QByteArray::number(response.body.size()));
+    response.headers.emplaceBack("Content-Security-Policy", ContentSecurityPolicy);
+    response.headers.emplaceBack("X-Content-Type-Options", "nosniff");
+    response.headers.emplaceBack("X-Frame-Options", "DENY");
+    response.headers.emplaceBack("Referrer-Policy", "no-referrer");
+    response.headers.emplaceBack("Connection", "close");
     if (response.status == 304)
         response.body.clear();
     return response;
