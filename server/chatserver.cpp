@@ -36,6 +36,11 @@ bool isWebSocketUpgrade(const QByteArray &head)
     return head.toLower().contains("\r\nupgrade:");
 }
 
+QString peerKey(const QHostAddress &address, quint16 port)
+{
+    return address.toString() + u'|' + QString::number(port);
+}
+
 } // namespace
 
 ChatServer::ChatServer(const ServerConfig &config, QObject *parent)
@@ -211,6 +216,10 @@ void ChatServer::onHeadReadable(QTcpSocket *socket)
     const QByteArray requestHead = head.left(end + 4);
     if (isWebSocketUpgrade(requestHead)) {
         disconnect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+        // QWebSocket does not tell which TCP socket it wraps; the peer's address and port do.
+        const QString key = peerKey(socket->peerAddress(), socket->peerPort());
+        m_upgrading.insert(key, socket);
+        connect(socket, &QObject::destroyed, this, [this, key] { m_upgrading.remove(key); });
         m_wsServer->handleConnection(socket);
         return;
     }
@@ -219,8 +228,11 @@ void ChatServer::onHeadReadable(QTcpSocket *socket)
 
 void ChatServer::onWebSocketReady()
 {
-    while (QWebSocket *socket = m_wsServer->nextPendingConnection())
-        m_manager->addConnection(socket);
+    while (QWebSocket *socket = m_wsServer->nextPendingConnection()) {
+        QTcpSocket *transport
+            = m_upgrading.take(peerKey(socket->peerAddress(), socket->peerPort()));
+        m_manager->addConnection(socket, transport);
+    }
 }
 
 void ChatServer::respondHttp(QTcpSocket *socket, const QByteArray &head)

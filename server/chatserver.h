@@ -2,8 +2,8 @@
 
 #include "serverconfig.h"
 
-#include <QHostAddress>
 #include <QHash>
+#include <QHostAddress>
 #include <QObject>
 #include <QPointer>
 #include <QStringList>

@@ -7,6 +7,7 @@
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QMetaMethod>
+#include <QTcpSocket>
 #include <QWebSocket>
 
 #include <algorithm>
@@ -55,6 +56,7 @@ struct ConnectionManager::Client
 {
     quint64 id = 0;
     QWebSocket *socket = nullptr;
+    QPointer<QTcpSocket> transport;
     QHostAddress hostAddress;
     QString address; // hostAddress as text, the key for bans and per-address limits
     quint16 port = 0;
@@ -157,7 +159,7 @@ void ConnectionManager::setStatsInterval(int ms)
     m_statsTimer.start(ms);
 }
 
-void ConnectionManager::addConnection(QWebSocket *socket)
+void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
 {
     socket->setParent(this);
     socket->setMaxAllowedIncomingFrameSize(quint64(m_config.maxMessageBytes));
@@ -167,6 +169,7 @@ void ConnectionManager::addConnection(QWebSocket *socket)
     Client *client = owned.get();
     client->id = m_nextClientId++;
     client->socket = socket;
+    client->transport = transport;
     client->hostAddress = socket->peerAddress();
     // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; bans and limits want a.b.c.d.
     bool isV4 = false;
@@ -206,7 +209,7 @@ void ConnectionManager::addConnection(QWebSocket *socket)
         || perAddress >= m_config.maxConnectionsPerAddress) {
         qCInfo(lcServer).noquote() << client->label() << "refused: server full";
         client->departed = true;
-        send(client, Protocol::errorFrame(Error::ServerFull, {}));
+        send(client, Protocol::errorObject(Error::ServerFull, {}));
         closeClient(client, Protocol::CloseTryAgainLater, u"Server full"_s);
         return;
     }
@@ -290,7 +293,7 @@ void ConnectionManager::handleRequest(Client *client, const Request &request)
         QJsonObject reply {{"type"_L1, u"rooms"_s}, {"rooms"_L1, roomList()}};
         if (!request.ref.isEmpty())
             reply.insert("ref"_L1, request.ref);
-        send(client, Protocol::encode(reply));
+        send(client, reply);
         break;
     }
     case RequestType::Who: {
@@ -308,7 +311,7 @@ void ConnectionManager::handleRequest(Client *client, const Request &request)
             {"type"_L1, u"who"_s}, {"room"_L1, request.room}, {"members"_L1, members}};
         if (!request.ref.isEmpty())
             reply.insert("ref"_L1, request.ref);
-        send(client, Protocol::encode(reply));
+        send(client, reply);
         break;
     }
     case RequestType::Say:
@@ -397,7 +400,7 @@ void ConnectionManager::handleHello(Client *client, const Request &request)
         {"rooms"_L1, roomList()}};
     if (!request.ref.isEmpty())
         welcome.insert("ref"_L1, request.ref);
-    send(client, Protocol::encode(welcome));
+    send(client, welcome);
 
     qCInfo(lcServer).noquote() << client->label() << "joined the server";
     Q_EMIT clientIdentified(client->id, nick);
@@ -406,7 +409,7 @@ void ConnectionManager::handleHello(Client *client, const Request &request)
         QJsonObject muted {{"type"_L1, u"muted"_s}};
         if (client->mutedUntil.isValid())
             muted.insert("until"_L1, Protocol::timestamp(client->mutedUntil));
-        send(client, Protocol::encode(muted));
+        send(client, muted);
     }
 }
 
@@ -443,10 +446,10 @@ void ConnectionManager::joinRoom(Client *client, const QString &name, const QStr
                         {"history"_L1, history}};
     if (!ref.isEmpty())
         joined.insert("ref"_L1, ref);
-    send(client, Protocol::encode(joined));
+    send(client, joined);
 
     if (isNew || !alreadyMember) {
-        broadcast(*room, Protocol::encode(presence(room->name, client->nick, u"joined"_s)), client);
+        broadcast(*room, wireFrame(presence(room->name, client->nick, u"joined"_s)), client);
         qCDebug(lcServer).noquote() << client->label() << "joined room" << room->name;
         Q_EMIT clientJoinedRoom(client->id, client->nick, room->name);
     }
@@ -478,7 +481,7 @@ void ConnectionManager::handleLeave(Client *client, const Request &request)
     QJsonObject left {{"type"_L1, u"left"_s}, {"room"_L1, name}};
     if (!request.ref.isEmpty())
         left.insert("ref"_L1, request.ref);
-    send(client, Protocol::encode(left));
+    send(client, left);
     leaveRoom(client, it->second.get(), u"left"_s, {});
 }
 
@@ -491,7 +494,7 @@ void ConnectionManager::leaveRoom(Client *client, Room *room, const QString &eve
     QJsonObject note = presence(room->name, client->nick, event);
     if (event == "kicked"_L1 || event == "banned"_L1)
         note.insert("reason"_L1, reason);
-    broadcast(*room, Protocol::encode(note));
+    broadcast(*room, wireFrame(note));
     Q_EMIT clientLeftRoom(client->id, client->nick, room->name, event);
 
     if (room->members.isEmpty() && room->name != "lobby"_L1)
@@ -589,14 +592,14 @@ void ConnectionManager::flushUnstored()
 
 void ConnectionManager::deliver(const ChatMessage &message)
 {
-    const QString frame = Protocol::encode(messageObject(message));
+    const QByteArray frame = wireFrame(messageObject(message));
     if (message.isDirect()) {
         Client *sender = findByNick(message.from);
         Client *target = findByNick(message.to);
         if (target)
-            send(target, frame);
+            sendWire(target, frame);
         if (sender && sender != target)
-            send(sender, frame);
+            sendWire(sender, frame);
     } else {
         const auto it = m_rooms.find(message.room);
         if (it != m_rooms.end()) {
@@ -631,7 +634,7 @@ void ConnectionManager::handleTyping(Client *client, const Request &request)
     client->lastTypingMs = now;
     const QJsonObject typing {
         {"type"_L1, u"typing"_s}, {"room"_L1, request.room}, {"nick"_L1, client->nick}};
-    broadcast(*it->second, Protocol::encode(typing), client);
+    broadcast(*it->second, wireFrame(typing), client);
 }
 
 void ConnectionManager::handleNick(Client *client, const Request &request)
@@ -676,12 +679,12 @@ void ConnectionManager::handleNick(Client *client, const Request &request)
                           {"nick"_L1, nick},
                           {"event"_L1, u"renamed"_s},
                           {"old"_L1, old}};
-        send(client, Protocol::encode(note));
+        send(client, note);
     }
     for (Room *room : std::as_const(client->rooms)) {
         QJsonObject note = presence(room->name, nick, u"renamed"_s);
         note.insert("old"_L1, old);
-        broadcast(*room, Protocol::encode(note));
+        broadcast(*room, wireFrame(note));
     }
     Q_EMIT clientRenamed(client->id, old, nick);
 }
@@ -689,37 +692,50 @@ void ConnectionManager::handleNick(Client *client, const Request &request)
 void ConnectionManager::sendError(Client *client, Error code, const QString &ref,
                                   const QString &message)
 {
-    send(client, Protocol::errorFrame(code, ref, message));
+    send(client, Protocol::errorObject(code, ref, message));
 }
 
-void ConnectionManager::send(Client *client, const QString &frame)
+void ConnectionManager::send(Client *client, const QJsonObject &object)
 {
-    sendFrame(client, frame, frame.size());
+    sendWire(client, wireFrame(object));
 }
 
-void ConnectionManager::sendFrame(Client *client, const QString &frame, qsizetype bytes)
+QByteArray ConnectionManager::wireFrame(const QJsonObject &object)
 {
-    QWebSocket *socket = client->socket;
-    if (!socket || client->overflowed)
+    return Protocol::textFrame(Protocol::encodeUtf8(object));
+}
+
+void ConnectionManager::sendWire(Client *client, const QByteArray &wire)
+{
+    if (client->overflowed)
         return;
-    socket->sendTextMessage(frame);
+    qint64 pending = 0;
+    if (QTcpSocket *transport = client->transport) {
+        // The frame is complete and shared: writing it costs no encoding per recipient.
+        transport->write(wire);
+        pending = transport->bytesToWrite();
+    } else if (QWebSocket *socket = client->socket) {
+        const int header = quint8(wire.at(1)) < 126 ? 2 : quint8(wire.at(1)) == 126 ? 4 : 10;
+        socket->sendTextMessage(QString::fromUtf8(wire.constData() + header, wire.size() - header));
+        pending = socket->bytesToWrite();
+    } else {
+        return;
+    }
     ++client->messagesOut;
-    client->bytesOut += quint64(bytes);
+    client->bytesOut += quint64(wire.size());
     ++m_deliveriesSinceStats;
-    if (socket->bytesToWrite() > m_config.maxPendingBytes) {
+    if (pending > m_config.maxPendingBytes) {
         // Cut off after the walk over the room is done, never in the middle of it.
         client->overflowed = true;
         m_overflowed.append(client->id);
     }
 }
 
-void ConnectionManager::broadcast(const Room &room, const QString &frame, const Client *except)
+void ConnectionManager::broadcast(const Room &room, const QByteArray &wire, const Client *except)
 {
-    // Serialised once for every recipient; the size is what the log and counters show.
-    const qsizetype bytes = frame.size();
     for (Client *member : room.members) {
         if (member != except)
-            sendFrame(member, frame, bytes);
+            sendWire(member, wire);
     }
 }
 
@@ -841,7 +857,7 @@ void ConnectionManager::kick(const QString &nick, const QString &reason)
         return;
     }
     qCInfo(lcServer).noquote() << client->label() << "kicked by the host:" << reason;
-    send(client, Protocol::encode(QJsonObject {{"type"_L1, u"kicked"_s}, {"reason"_L1, reason}}));
+    send(client, QJsonObject {{"type"_L1, u"kicked"_s}, {"reason"_L1, reason}});
     depart(client, u"kicked"_s, reason);
     closeClient(client, Protocol::CloseKicked, reason);
     record(ModerationAction::Kick, client->nick, reason);
@@ -885,7 +901,7 @@ void ConnectionManager::ban(const QString &nick, const QString &address, int sec
     QJsonObject notice {{"type"_L1, u"banned"_s}, {"reason"_L1, reason}};
     if (ban.until.isValid())
         notice.insert("until"_L1, Protocol::timestamp(ban.until));
-    const QString frame = Protocol::encode(notice);
+    const QByteArray frame = wireFrame(notice);
 
     QList<Client *> targets;
     for (auto &entry : m_clients) {
@@ -898,7 +914,7 @@ void ConnectionManager::ban(const QString &nick, const QString &address, int sec
     }
     for (Client *client : std::as_const(targets)) {
         qCInfo(lcServer).noquote() << client->label() << "banned by the host:" << reason;
-        send(client, frame);
+        sendWire(client, frame);
         depart(client, u"banned"_s, reason);
         closeClient(client, Protocol::CloseBanned, reason);
     }
@@ -942,7 +958,7 @@ void ConnectionManager::mute(const QString &nick, int seconds)
     QJsonObject note {{"type"_L1, u"muted"_s}};
     if (client->mutedUntil.isValid())
         note.insert("until"_L1, Protocol::timestamp(client->mutedUntil));
-    send(client, Protocol::encode(note));
+    send(client, note);
     qCInfo(lcServer).noquote() << client->label() << "muted by the host";
     record(ModerationAction::Mute, client->nick, {}, client->mutedUntil);
     processOverflowed();
@@ -967,7 +983,7 @@ void ConnectionManager::liftMute(Client *client)
     client->muted = false;
     client->mutedUntil = {};
     m_mutes.remove(client->nickKey);
-    send(client, Protocol::encode(QJsonObject {{"type"_L1, u"unmuted"_s}}));
+    send(client, QJsonObject {{"type"_L1, u"unmuted"_s}});
     qCInfo(lcServer).noquote() << client->label() << "unmuted";
 }
 
@@ -981,11 +997,11 @@ void ConnectionManager::announce(const QString &room, const QString &text)
                         {"text"_L1, text},
                         {"ts"_L1, Protocol::timestamp(QDateTime::currentDateTimeUtc())}};
     if (room.isEmpty()) {
-        const QString frame = Protocol::encode(notice);
+        const QByteArray frame = wireFrame(notice);
         for (auto &entry : m_clients) {
             Client *client = entry.second.get();
             if (client->ready && !client->departed)
-                send(client, frame);
+                sendWire(client, frame);
         }
     } else {
         const auto it = m_rooms.find(room);
@@ -994,7 +1010,7 @@ void ConnectionManager::announce(const QString &room, const QString &text)
             return;
         }
         notice.insert("room"_L1, room);
-        broadcast(*it->second, Protocol::encode(notice));
+        broadcast(*it->second, wireFrame(notice));
     }
     qCInfo(lcServer).noquote() << "host announced" << (room.isEmpty() ? u"to everyone"_s : room)
                                << ":" << text;
@@ -1012,7 +1028,7 @@ void ConnectionManager::setTopic(const QString &room, const QString &topic)
     }
     it->second->topic = topic;
     const QJsonObject frame {{"type"_L1, u"topic"_s}, {"room"_L1, room}, {"topic"_L1, topic}};
-    broadcast(*it->second, Protocol::encode(frame));
+    broadcast(*it->second, wireFrame(frame));
     qCInfo(lcServer).noquote() << "host set the topic of" << room << "to" << topic;
     Q_EMIT topicChanged(room, topic);
     record(ModerationAction::Topic, room, topic);
@@ -1030,14 +1046,14 @@ void ConnectionManager::shutdown(const QString &notice)
         flushUnstored();
 
     const QString text = notice.isEmpty() ? tr("The server is shutting down.") : notice;
-    const QString frame = Protocol::encode(
-        QJsonObject {{"type"_L1, u"notice"_s},
-                     {"text"_L1, text},
-                     {"ts"_L1, Protocol::timestamp(QDateTime::currentDateTimeUtc())}});
+    const QByteArray frame
+        = wireFrame(QJsonObject {{"type"_L1, u"notice"_s},
+                                 {"text"_L1, text},
+                                 {"ts"_L1, Protocol::timestamp(QDateTime::currentDateTimeUtc())}});
     for (auto &entry : m_clients) {
         Client *client = entry.second.get();
         if (client->ready && !client->departed)
-            send(client, frame);
+            sendWire(client, frame);
         client->departed = true;
         closeClient(client, Protocol::CloseGoingAway, text);
     }

@@ -16,6 +16,7 @@
 
 class ChatStore;
 class NickRules;
+class QTcpSocket;
 class QWebSocket;
 
 // Owns every WebSocket connection after its handshake: sessions, nicknames, rooms, limits and
@@ -31,8 +32,9 @@ public:
 
     const ServerConfig &config() const { return m_config; }
 
-    // Takes ownership of a socket whose WebSocket handshake has completed.
-    void addConnection(QWebSocket *socket);
+    // Takes ownership of a socket whose WebSocket handshake has completed. Frames built once
+    // for many recipients are written straight to transport, the TCP socket under it.
+    void addConnection(QWebSocket *socket, QTcpSocket *transport = nullptr);
 
     int connectionCount() const { return int(m_clients.size()); }
     int roomCount() const { return int(m_rooms.size()); }
@@ -96,9 +98,10 @@ private:
     bool takeToken(Client *client);
     void sendError(Client *client, Protocol::Error code, const QString &ref,
                    const QString &message = {});
-    void send(Client *client, const QString &frame);
-    void sendFrame(Client *client, const QString &frame, qsizetype bytes);
-    void broadcast(const Room &room, const QString &frame, const Client *except = nullptr);
+    void send(Client *client, const QJsonObject &object);
+    static QByteArray wireFrame(const QJsonObject &object);
+    void sendWire(Client *client, const QByteArray &wire);
+    void broadcast(const Room &room, const QByteArray &wire, const Client *except = nullptr);
     // Drops the clients whose unsent data passed the cap, once no room list is being walked.
     void processOverflowed();
 

@@ -234,19 +234,50 @@ bool isValidRoomName(const QString &room)
     return true;
 }
 
+QByteArray encodeUtf8(const QJsonObject &frame)
+{
+    return QJsonDocument(frame).toJson(QJsonDocument::Compact);
+}
+
 QString encode(const QJsonObject &frame)
 {
-    return QString::fromUtf8(QJsonDocument(frame).toJson(QJsonDocument::Compact));
+    return QString::fromUtf8(encodeUtf8(frame));
 }
 
 QString errorFrame(Error code, const QString &ref, const QString &message)
+{
+    return encode(errorObject(code, ref, message));
+}
+
+QByteArray textFrame(const QByteArray &utf8)
+{
+    const quint64 length = quint64(utf8.size());
+    QByteArray frame;
+    frame.reserve(utf8.size() + 10);
+    frame.append(char(0x81)); // FIN, text
+    if (length < 126) {
+        frame.append(char(length));
+    } else if (length <= 0xFFFF) {
+        frame.append(char(126));
+        frame.append(char(length >> 8));
+        frame.append(char(length & 0xFF));
+    } else {
+        frame.append(char(127));
+        for (int shift = 56; shift >= 0; shift -= 8)
+            frame.append(char((length >> shift) & 0xFF));
+    }
+    frame.append(utf8);
+    return frame;
+}
+
+QJsonObject errorObject(Error code, const QString &ref, const QString &message)
 {
     QJsonObject frame {{"type"_L1, u"error"_s},
                        {"code"_L1, errorCodeName(code)},
                        {"message"_L1, message.isEmpty() ? defaultErrorMessage(code) : message}};
     if (!ref.isEmpty())
         frame.insert("ref"_L1, ref);
-    return encode(frame);
+    return frame;
 }
 
 } // namespace Protocol

@@ -77,7 +77,14 @@ int codePointLength(const QString &text);
 bool hasVisibleCharacter(const QString &text);
 bool isValidRoomName(const QString &room);
 
+// Compact JSON, as UTF-8 (what goes on the wire) or as text.
+QByteArray encodeUtf8(const QJsonObject &frame);
 QString encode(const QJsonObject &frame);
+QJsonObject errorObject(Error code, const QString &ref, const QString &message = {});
 QString errorFrame(Error code, const QString &ref, const QString &message = {});
+
+// A complete, unmasked WebSocket text frame (RFC 6455 section 5.2) around UTF-8 payload, as
+// a server sends it: built once, it can be written to any number of connections.
+QByteArray textFrame(const QByteArray &utf8);
 
 } // namespace Protocol
