@@ -35,40 +35,52 @@ double cpuSeconds()
         + double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
-// The value of a string field of a flat JSON object, without unescaping (the fields read here
-// never hold escapes). Good enough for frames from a known server; not a JSON parser.
+// The value of a top-level string field of a JSON object, without unescaping (the fields read
+// here never hold escapes). Nested objects are skipped: a "joined" carries messages of type
+// "message" in its history. Good enough for frames from a known server; not a JSON parser.
 bool stringField(std::string_view json, std::string_view key, std::string_view &value)
 {
-    size_t from = 0;
-    while (true) {
-        const size_t at = json.find(key, from);
-        if (at == std::string_view::npos)
-            return false;
-        from = at + key.size();
-        if (at == 0 || json[at - 1] != '"' || from >= json.size() || json[from] != '"')
-            continue;
-        size_t i = from + 1;
-        while (i < json.size() && (json[i] == ' ' || json[i] == '\t'))
+    const size_t n = json.size();
+    auto skipString = [&](size_t i) {
+        while (i < n && json[i] != '"')
+            i += json[i] == '\\' ? 2 : 1;
+        return i;
+    };
+    auto skipSpace = [&](size_t i) {
+        while (i < n && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r'))
             ++i;
-        if (i >= json.size() || json[i] != ':')
-            continue;
-        ++i;
-        while (i < json.size() && (json[i] == ' ' || json[i] == '\t'))
+        return i;
+    };
+    int depth = 0;
+    size_t i = 0;
+    while (i < n) {
+        const char ch = json[i];
+        if (ch == '"') {
+            const size_t start = i + 1;
+            i = skipString(start);
+            if (i >= n)
+                return false;
+            const std::string_view token = json.substr(start, i - start);
             ++i;
-        if (i >= json.size() || json[i] != '"')
-            continue;
-        const size_t start = i + 1;
-        size_t end = start;
-        while (end < json.size() && json[end] != '"') {
-            if (json[end] == '\\')
-                ++end;
-            ++end;
+            size_t next = skipSpace(i);
+            if (depth != 1 || next >= n || json[next] != ':' || token != key)
+                continue;
+            next = skipSpace(next + 1);
+            if (next >= n || json[next] != '"')
+                return false;
+            const size_t end = skipString(next + 1);
+            if (end >= n)
+                return false;
+            value = json.substr(next + 1, end - next - 1);
+            return true;
         }
-        if (end >= json.size())
-            return false;
-        value = json.substr(start, end - start);
-        return true;
+        if (ch == '{' || ch == '[')
+            ++depth;
+        else if (ch == '}' || ch == ']')
+            --depth;
+        ++i;
     }
+    return false;
 }
 
 bool parseNumber(std::string_view &text, uint64_t &value)
@@ -693,7 +705,11 @@ void LoadGenerator::printStep(const char *kind, const StepResult &r) const
                 "lag p99 %.2f ms%s  %s\n",
                 kind, r.rate, r.offeredDeliveries, r.deliveredPerSecond, (unsigned long long)r.lost,
                 r.p50, r.p99, r.p999, r.max, (unsigned long long)r.errors, r.generatorCpu * 100,
-                r.lagP99, r.generatorLimited ? "  GENERATOR-LIMITED" : "", r.ok ? "ok" : "FAIL");
+                r.lagP99,
+                r.generatorCpu > 0.9     ? "  GENERATOR-SATURATED"
+                    : r.generatorLimited ? "  GENERATOR-BEHIND-SCHEDULE"
+                                         : "",
+                r.ok ? "ok" : "FAIL");
     std::printf("RESULT mode=step kind=%s rate=%.2f offered_dps=%.0f delivered_dps=%.0f sent=%llu "
                 "expected=%llu delivered=%llu lost=%llu duplicates=%llu p50_ms=%.3f p99_ms=%.3f "
                 "p999_ms=%.3f max_ms=%.3f errors=%llu closed=%d gen_cpu=%.2f lag_p99_ms=%.3f "
