@@ -102,6 +102,10 @@ ConnectionManager::ConnectionManager(const ServerConfig &config, QObject *parent
     , m_nickRules(std::make_unique<NickRules>(config.nickLength))
 {
     m_clock.start();
+    // ServerHost moves the manager to the network thread; member timers go along only as
+    // children.
+    for (QTimer *timer : {&m_sweepTimer, &m_pingTimer, &m_statsTimer})
+        timer->setParent(this);
     // Without a store, ids start from the clock so that they still never go back after a
     // restart; at a thousand ids a millisecond they stay below 2^53 for centuries.
     m_nextMessageId = quint64(QDateTime::currentMSecsSinceEpoch()) * 1000;
@@ -714,6 +718,11 @@ void ConnectionManager::sendWire(Client *client, const QByteArray &wire)
         // The frame is complete and shared: writing it costs no encoding per recipient.
         transport->write(wire);
         pending = transport->bytesToWrite();
+        if (pending > m_config.maxPendingBytes) {
+            // The cap is on what the kernel will not take yet: hand it over before judging.
+            transport->flush();
+            pending = transport->bytesToWrite();
+        }
     } else if (QWebSocket *socket = client->socket) {
         const int header = quint8(wire.at(1)) < 126 ? 2 : quint8(wire.at(1)) == 126 ? 4 : 10;
         socket->sendTextMessage(QString::fromUtf8(wire.constData() + header, wire.size() - header));
