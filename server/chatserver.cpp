@@ -72,8 +72,9 @@ bool ChatServer::listen(const QHostAddress &address, quint16 port)
     if (!openStore())
         return false;
     if (!m_tcpServer->listen(address, port)) {
+        const bool everywhere = address == QHostAddress(QHostAddress::Any);
         m_errorString = tr("Cannot listen on %1 port %2: %3")
-                            .arg(address.toString())
+                            .arg(everywhere ? tr("every interface") : address.toString())
                             .arg(port)
                             .arg(m_tcpServer->errorString());
         return false;
