@@ -69,7 +69,8 @@ struct ConnectionManager::Client
     bool departed = false; // out of every room and index; only the socket remains
     bool counted = false; // holds a place in the per-address count
     bool overflowed = false; // passed the cap on unsent data; about to be dropped
-    bool closing = false; // a close handshake started
+    bool closing = false; // the client started a close handshake
+    bool closed = false; // our close frame is out: nothing may follow it
     QString nick;
     QString nickKey;
     QString skeleton;
@@ -239,6 +240,12 @@ void ConnectionManager::onTextMessage(Client *client, const QString &text)
     const Protocol::DecodeResult decoded = Protocol::decode(utf8);
     if (client->ready && !takeToken(client)) {
         sendError(client, Error::RateLimited, decoded.ref);
+        // The dropped request still gets its answer; only then does a flood close the line.
+        if (int(client->drops.size()) >= m_config.floodDrops) {
+            qCInfo(lcServer).noquote() << client->label() << "disconnected for flooding";
+            depart(client, u"kicked"_s, u"Disconnected for flooding"_s);
+            closeClient(client, Protocol::CloseFlooding, u"Flooding"_s);
+        }
         processOverflowed();
         return;
     }
@@ -266,11 +273,6 @@ bool ConnectionManager::takeToken(Client *client)
     client->drops.push_back(now);
     while (!client->drops.empty() && now - client->drops.front() >= m_config.floodWindowMs)
         client->drops.pop_front();
-    if (int(client->drops.size()) >= m_config.floodDrops) {
-        qCInfo(lcServer).noquote() << client->label() << "disconnected for flooding";
-        depart(client, u"kicked"_s, u"Disconnected for flooding"_s);
-        closeClient(client, Protocol::CloseFlooding, u"Flooding"_s);
-    }
     return false;
 }
 
@@ -711,7 +713,7 @@ QByteArray ConnectionManager::wireFrame(const QJsonObject &object)
 
 void ConnectionManager::sendWire(Client *client, const QByteArray &wire)
 {
-    if (client->overflowed)
+    if (client->overflowed || client->closed)
         return;
     qint64 pending = 0;
     if (QTcpSocket *transport = client->transport) {
@@ -788,8 +790,9 @@ void ConnectionManager::depart(Client *client, const QString &event, const QStri
 void ConnectionManager::closeClient(Client *client, int closeCode, const QString &reason)
 {
     QWebSocket *socket = client->socket;
-    if (!socket)
+    if (!socket || client->closed)
         return;
+    client->closed = true;
     socket->close(QWebSocketProtocol::CloseCode(closeCode), reason);
     QTimer::singleShot(CloseGraceMs, socket, [socket] { socket->abort(); });
 }
