@@ -74,6 +74,13 @@ QString errorText(const QSqlError &error)
     return error.databaseText().isEmpty() ? error.text() : error.databaseText();
 }
 
+// Qt's SQLite driver binds unsigned 64-bit values as text, which SQLite then orders after every
+// number; ids go in as signed integers.
+QVariant sqlInteger(quint64 value)
+{
+    return QVariant(qint64(value));
+}
+
 QVariant nullable(const QString &text)
 {
     return text.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(text);
@@ -147,7 +154,10 @@ SqliteStore::SqliteStore()
     : m_connectionName(nextConnectionName())
 {
     m_pruneTimer.setInterval(PruneIntervalMs);
-    QObject::connect(&m_pruneTimer, &QTimer::timeout, &m_pruneTimer, [this] { prune(); });
+    QObject::connect(&m_pruneTimer, &QTimer::timeout, &m_pruneTimer, [this] {
+        if (prune() < 0)
+            warn();
+    });
 }
 
 SqliteStore::~SqliteStore()
@@ -301,8 +311,12 @@ bool SqliteStore::fail(const QString &what, const QString &detail) const
     m_errorString = u"History database %1: %2"_s.arg(QDir::toNativeSeparators(m_filePath), what);
     if (!detail.trimmed().isEmpty())
         m_errorString += u" (%1)"_s.arg(detail.trimmed());
-    qCWarning(lcStore).noquote() << m_errorString;
     return false;
+}
+
+void SqliteStore::warn() const
+{
+    qCWarning(lcStore).noquote() << m_errorString;
 }
 
 bool SqliteStore::failQuery(const QString &what, const QSqlQuery &query) const
@@ -399,8 +413,9 @@ bool SqliteStore::migrate(int fromVersion)
 bool SqliteStore::loadLastMessageId()
 {
     QSqlQuery query(m_db);
-    if (!query.exec(u"SELECT max((SELECT value FROM meta WHERE key = 'last_message_id'),"
-                    " coalesce((SELECT max(id) FROM messages), 0))"_s)
+    if (!query.exec(
+            u"SELECT max((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_message_id'),"
+            " coalesce((SELECT max(id) FROM messages), 0))"_s)
         || !query.next()) {
         return failQuery(u"cannot read it"_s, query);
     }
@@ -527,7 +542,7 @@ bool SqliteStore::appendMessages(const QList<ChatMessage> &messages)
     if (m_retentionDays > 0) {
         for (const ChatMessage &message : messages) {
             QSqlQuery &insert = *m_insertMessage;
-            insert.bindValue(0, message.id);
+            insert.bindValue(0, sqlInteger(message.id));
             insert.bindValue(1, nullable(message.room));
             insert.bindValue(2, message.from);
             insert.bindValue(3, nullable(message.to));
@@ -543,7 +558,7 @@ bool SqliteStore::appendMessages(const QList<ChatMessage> &messages)
         }
     }
 
-    m_updateLastId->bindValue(0, highest);
+    m_updateLastId->bindValue(0, sqlInteger(highest));
     if (!m_updateLastId->exec()) {
         const QString detail = errorText(m_updateLastId->lastError());
         m_db.rollback();
@@ -601,6 +616,7 @@ QList<ChatMessage> SqliteStore::roomHistory(const QString &room, int limit) cons
     query.addBindValue(limit);
     if (!query.exec()) {
         failQuery(u"cannot read the history of %1"_s.arg(room), query);
+        warn();
         return {};
     }
     QList<ChatMessage> messages = selectMessages(query);
@@ -728,6 +744,7 @@ QList<Ban> SqliteStore::loadBans() const
     query.addBindValue(QDateTime::currentMSecsSinceEpoch());
     if (!query.exec()) {
         failQuery(u"cannot read the bans"_s, query);
+        warn();
         return bans;
     }
     while (query.next()) {
@@ -760,6 +777,7 @@ quint64 SqliteStore::addBan(const Ban &ban)
     query.addBindValue(msOrNull(ban.until));
     if (!query.exec()) {
         failQuery(u"cannot store the ban"_s, query);
+        warn();
         return 0;
     }
     return query.lastInsertId().toULongLong();
@@ -771,9 +789,12 @@ bool SqliteStore::removeBan(quint64 id)
         return fail(u"it is not open for writing"_s, {});
     QSqlQuery query(m_db);
     query.prepare(u"DELETE FROM bans WHERE id = ?"_s);
-    query.addBindValue(id);
-    if (!query.exec())
-        return failQuery(u"cannot remove ban %1"_s.arg(id), query);
+    query.addBindValue(sqlInteger(id));
+    if (!query.exec()) {
+        failQuery(u"cannot remove ban %1"_s.arg(id), query);
+        warn();
+        return false;
+    }
     return query.numRowsAffected() > 0;
 }
 
@@ -790,8 +811,10 @@ void SqliteStore::recordAction(const ModerationAction &action)
     query.addBindValue(action.at.isValid() ? action.at.toMSecsSinceEpoch()
                                            : QDateTime::currentMSecsSinceEpoch());
     query.addBindValue(msOrNull(action.until));
-    if (!query.exec())
+    if (!query.exec()) {
         failQuery(u"cannot record the host's action"_s, query);
+        warn();
+    }
 }
 
 QList<ModerationAction> SqliteStore::moderationRecord(int limit) const

@@ -96,6 +96,8 @@ public:
 private:
     bool fail(const QString &what, const QString &detail) const;
     bool failQuery(const QString &what, const QSqlQuery &query) const;
+    // For failures no caller hears of: the manager does not check every call.
+    void warn() const;
     bool exec(const QString &sql, const QString &what);
     bool checkIdentity(int *version);
     bool migrate(int fromVersion);

@@ -78,6 +78,7 @@ private Q_SLOTS:
     void init();
 
     void idsAndHistoryContinueAcrossReopen();
+    void idsContinueAfterClearingPastTen();
     void groupIsAllOrNothing();
     void roomHistoryIsLatestOldestFirst();
     void bansHoldAcrossReopen();
@@ -156,6 +157,31 @@ void TestSqliteStore::idsAndHistoryContinueAcrossReopen()
     QCOMPARE(history.at(1).from, u"bob"_s);
     QCOMPARE(history.at(1).text, u"two"_s);
     QVERIFY(history.at(1).to.isEmpty());
+}
+
+void TestSqliteStore::idsContinueAfterClearingPastTen()
+{
+    // With nothing left in the messages table, the counter alone holds the last id; it must
+    // compare as a number (12 > 9), not as text.
+    {
+        SqliteStore store;
+        QVERIFY(store.open(dbPath()));
+        QList<ChatMessage> group;
+        for (quint64 id = 1; id <= 9; ++id)
+            group << roomMessage(id, u"lobby"_s, u"a"_s, u"x"_s);
+        QVERIFY(store.appendMessages(group));
+        QVERIFY(store.appendMessages({roomMessage(10, u"lobby"_s, u"a"_s, u"x"_s),
+                                      roomMessage(12, u"lobby"_s, u"a"_s, u"x"_s)}));
+        QCOMPARE(store.lastMessageId(), 12u);
+        QVERIFY(store.clearHistory());
+    }
+    SqliteStore store;
+    QVERIFY(store.open(dbPath()));
+    QCOMPARE(store.lastMessageId(), 12u);
+    QVERIFY(store.appendMessages({roomMessage(13, u"lobby"_s, u"a"_s, u"x"_s)}));
+    store.close();
+    QVERIFY(store.open(dbPath()));
+    QCOMPARE(store.lastMessageId(), 13u);
 }
 
 void TestSqliteStore::groupIsAllOrNothing()
