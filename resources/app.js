@@ -6,6 +6,7 @@ const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 const NICK_TAKEN_RETRIES = 8; // while the server still holds our old connection
 const TYPING_SHOW_MS = 5000;
+const TYPING_SEND_INTERVAL_MS = 3100; // a little over the server's three seconds
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const MAX_ENTRIES = 500; // per conversation, oldest dropped first
 const MAX_PENDING = 200;
@@ -80,7 +81,8 @@ const state = {
   allRooms: [],
   mutedUntil: 0, // ms since epoch; Infinity for no end; 0 when not muted
   mutedTimer: 0,
-  lastTypingSent: new Map(),
+  lastTypingSent: 0,
+  typingSendTimer: 0,
   roomsTimer: 0,
   toastTimer: 0,
   typingTimer: 0,
@@ -725,7 +727,6 @@ function submitMessage() {
     toast('Not connected: the message was not sent.');
     return;
   }
-  state.lastTypingSent.delete(conversation.name);
   input.value = '';
   autosize();
   renderCharCount();
@@ -812,20 +813,31 @@ function leaveConversation(conversation) {
   select(state.current);
 }
 
-function onTyping() {
+function onInput() {
   renderCharCount();
   autosize();
+  sendTyping();
+}
+
+// The server takes one typing hint every few seconds from each client; one that comes too soon
+// is put off until it would be taken, and dropped if the text is gone by then.
+function sendTyping() {
   const conversation = state.conversations.get(state.current);
-  if (!conversation || conversation.kind !== 'room' || !$('message-input').value.trim())
+  const text = $('message-input').value;
+  if (!conversation || conversation.kind !== 'room' || !text.trim() || text.startsWith('/'))
     return;
-  if (state.mutedUntil)
+  if (state.mutedUntil || state.typingSendTimer)
     return;
-  const now = Date.now();
-  const last = state.lastTypingSent.get(conversation.name) || 0;
-  if (now - last < 3000)
+  const wait = state.lastTypingSent + TYPING_SEND_INTERVAL_MS - Date.now();
+  if (wait > 0) {
+    state.typingSendTimer = setTimeout(() => {
+      state.typingSendTimer = 0;
+      sendTyping();
+    }, wait);
     return;
-  state.lastTypingSent.set(conversation.name, now);
-  send({ type: 'typing', room: conversation.name }, conversation.key);
+  }
+  if (send({ type: 'typing', room: conversation.name }, conversation.key))
+    state.lastTypingSent = Date.now();
 }
 
 // ---- Screens -------------------------------------------------------------------------------
@@ -942,9 +954,10 @@ function render() {
   updateTitle();
 }
 
-function navItem(label, prefix, { active, unread, mention, detail, onClick, dataset }) {
+function navItem(label, prefix, { active, unread, mention, stale, detail, onClick, dataset }) {
   const item = make('li');
-  const button = make('button', 'nav-item' + (active ? ' active' : '') + (unread ? ' unread' : ''));
+  const button = make('button', 'nav-item' + (active ? ' active' : '') + (unread ? ' unread' : '')
+    + (stale ? ' stale' : ''));
   button.type = 'button';
   Object.assign(button.dataset, dataset);
   button.append(make('span', 'nav-prefix', prefix), make('span', 'nav-label', label));
@@ -970,6 +983,7 @@ function renderSidebar() {
     active: c.key === state.current,
     unread: c.unread,
     mention: c.mention,
+    stale: !c.joined, // joined again after a reconnect, not yet confirmed
     dataset: { room: c.name },
     onClick: () => select(c.key),
   })));
@@ -1265,7 +1279,7 @@ function wire() {
     submitMessage();
   });
   const input = $('message-input');
-  input.addEventListener('input', onTyping);
+  input.addEventListener('input', onInput);
   input.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
@@ -1315,7 +1329,8 @@ function wire() {
       leaveConversation(conversation);
   });
   $('menu-button').addEventListener('click', () => {
-    document.body.classList.toggle('show-sidebar');
+    if (document.body.classList.toggle('show-sidebar'))
+      send({ type: 'rooms' });
     document.body.classList.remove('show-members');
   });
   $('sidebar-close').addEventListener('click', () => document.body.classList.remove('show-sidebar'));

@@ -1,0 +1,188 @@
+// The browser client end to end: real headless Chromium against a real ChatServer on
+// 127.0.0.1, played as the host through the test host's standard input.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  TestHost, join, launchBrowser, openPerson, logIn, send, texts, waitForText,
+} from './harness.mjs';
+
+const HTML = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+  + '<b>bold</b> & &amp; "quotes"';
+
+// The client's first reconnect try comes after about a second; this is several times that.
+const NO_RECONNECT_WINDOW_MS = 4000;
+
+describe('LanChat in the browser', { timeout: 120000 }, () => {
+  let host;
+  let browser;
+  const people = [];
+
+  const person = async (nick, options) => {
+    const someone = await join(browser, host.url, nick, options);
+    people.push(someone);
+    return someone;
+  };
+
+  before(async () => {
+    host = await TestHost.start(['--name', 'Test LAN', '--motd', 'Be kind <3']);
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    for (const someone of people)
+      await someone.context.close().catch(() => {});
+    await browser?.close();
+    await host?.stop();
+  });
+
+  test('the page comes up with the server name and no script errors', async () => {
+    const visitor = await openPerson(browser, host.url);
+    people.push(visitor);
+    await waitForText(visitor.page, '#login-title', 'Test LAN');
+    assert.equal(await visitor.page.isVisible('#password-row'), false);
+    assert.deepEqual(visitor.problems, []);
+  });
+
+  test('two people chat in a room and write to each other', async () => {
+    const alice = await person('alice');
+    const bob = await person('bob');
+
+    await waitForText(alice.page, '#conversation-title', '#lobby');
+    await waitForText(alice.page, '.motd .text', 'Be kind <3');
+    await send(alice.page, 'hello bob');
+    await waitForText(bob.page, '#messages .message .text', 'hello bob');
+    await waitForText(bob.page, '#messages .message .from', 'alice');
+
+    // alice creates a room from the list, bob joins it with a command.
+    await alice.page.click('#new-room-button');
+    await alice.page.fill('#new-room-input', 'games');
+    await alice.page.press('#new-room-input', 'Enter');
+    await waitForText(alice.page, '#conversation-title', '#games');
+    await send(bob.page, '/join games');
+    await waitForText(bob.page, '#conversation-title', '#games');
+    await waitForText(alice.page, '#messages .event', 'bob joined');
+    await waitForText(bob.page, '#member-list .member-name', 'alice');
+    await waitForText(bob.page, '#member-list .member-name', 'bob');
+
+    // Typing shows up for the others, then the message arrives.
+    await alice.page.fill('#message-input', 'g');
+    await alice.page.type('#message-input', 'g');
+    await waitForText(bob.page, '#typing', 'alice is typing…');
+    await bob.page.waitForSelector('#member-list li.typing[data-nick="alice"]');
+    await alice.page.press('#message-input', 'Enter');
+    await waitForText(bob.page, '#messages .message .text', 'gg');
+    await waitForText(bob.page, '#typing', '');
+
+    // bob writes to alice alone from the member list.
+    await bob.page.click('#member-list li[data-nick="alice"] button');
+    await waitForText(bob.page, '#conversation-title', '@alice');
+    await send(bob.page, 'psst, alice');
+    await waitForText(bob.page, '#messages .message .text', 'psst, alice');
+    await alice.page.waitForSelector('#dm-list button[data-dm="bob"] .badge');
+    await alice.page.click('#dm-list button[data-dm="bob"]');
+    await waitForText(alice.page, '#conversation-title', '@bob');
+    await waitForText(alice.page, '#messages .message .text', 'psst, alice');
+
+    // The room's history is there for someone who joins later.
+    const carol = await person('carol');
+    await send(carol.page, '/join games');
+    await waitForText(carol.page, '#messages .message .text', 'gg');
+
+    for (const someone of [alice, bob, carol])
+      assert.deepEqual(someone.problems, []);
+  });
+
+  test('names and texts full of HTML show literally and run nothing', async () => {
+    const victim = await person('victim');
+
+    // A nickname with markup is refused by the server; the refusal shows as text.
+    const mallory = await openPerson(browser, host.url);
+    people.push(mallory);
+    await mallory.page.fill('#nick-input', '<img src=x onerror=alert(1)>');
+    await mallory.page.click('#login-button');
+    await mallory.page.waitForSelector('#login-error:not([hidden])');
+    assert.equal(await mallory.page.$$eval('#login img:not(.logo)', (n) => n.length), 0);
+    await logIn(mallory, 'mallory');
+
+    await send(mallory.page, HTML);
+    await waitForText(victim.page, '#messages .message .text', HTML);
+    await host.command(`topic lobby ${HTML}`);
+    await waitForText(victim.page, '#conversation-topic', HTML);
+    await host.command(`notice ${HTML}`);
+    await waitForText(victim.page, '#messages .notice .text', HTML);
+
+    for (const page of [victim.page, mallory.page]) {
+      const injected = await page.$$eval('#messages img, #messages script, #messages b, '
+        + '#conversation-head img, #conversation-head b', (nodes) => nodes.length);
+      assert.equal(injected, 0);
+      assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    }
+    assert.deepEqual(victim.problems, []);
+  });
+
+  test('a kicked or banned person sees the reason and does not reconnect', async () => {
+    const dave = await person('dave');
+    const erin = await person('erin');
+    const witness = await person('witness');
+
+    const kickReason = '<b>Be nice</b> & calm down';
+    await host.command(`kick dave ${kickReason}`);
+    await waitForText(dave.page, '#ended-title', 'You were removed from the chat');
+    await waitForText(dave.page, '#ended-reason', kickReason);
+    await waitForText(witness.page, '#messages .event', `dave was removed by the host: ${kickReason}`);
+
+    const banReason = 'Spamming <script>window.__pwned=4</script>';
+    await host.command(`ban erin ${banReason}`);
+    await waitForText(erin.page, '#ended-title', 'You are banned from this chat');
+    await waitForText(erin.page, '#ended-reason', banReason);
+    await waitForText(erin.page, '#ended-until', 'The ban has no end.');
+
+    // Nothing to wait for but the absence of a new connection: give the backoff its chance.
+    await dave.page.waitForTimeout(NO_RECONNECT_WINDOW_MS);
+    assert.equal(dave.sockets.length, 1);
+    assert.equal(erin.sockets.length, 1);
+    assert.equal(await dave.page.isVisible('#ended'), true);
+    assert.equal(await erin.page.isVisible('#ended'), true);
+    assert.equal(await dave.page.$$eval('#ended b', (nodes) => nodes.length), 0);
+    assert.equal(await erin.page.evaluate(() => window.__pwned), undefined);
+  });
+
+  test('works in one column on a phone', async () => {
+    const phone = await person('phone', { viewport: { width: 390, height: 844 } });
+    const { page } = phone;
+    assert.equal(await page.isVisible('#menu-button'), true);
+    const sidebar = await page.$eval('#sidebar', (node) => node.getBoundingClientRect().right);
+    assert.ok(sidebar <= 0, `the room list should be off screen, ends at ${sidebar}`);
+    const width = await page.$eval('#conversation', (node) => node.getBoundingClientRect().width);
+    assert.equal(width, 390);
+
+    await page.click('#menu-button');
+    await page.waitForFunction(
+      () => document.getElementById('sidebar').getBoundingClientRect().left === 0);
+    await page.click('#room-list button[data-room="lobby"]');
+    await page.waitForFunction(
+      () => document.getElementById('sidebar').getBoundingClientRect().right <= 0);
+    await page.click('#members-button');
+    await waitForText(page, '#member-list .member-name', 'phone');
+    const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.equal(scrollWidth, 390);
+  });
+
+  test('reconnects after the server restarts and rejoins its rooms', async () => {
+    const frank = await person('frank');
+    await send(frank.page, '/join quiet');
+    await waitForText(frank.page, '#conversation-title', '#quiet');
+
+    await host.command('restart');
+    await frank.page.waitForFunction(() => document.getElementById('connection-state')
+      .textContent === 'offline' || document.getElementById('banner').hidden === false);
+    await frank.page.waitForFunction(
+      () => document.getElementById('connection-state').textContent === 'online');
+    assert.ok(frank.sockets.length >= 2);
+    await frank.page.waitForSelector('#room-list button[data-room="quiet"]:not(.stale)');
+    await send(frank.page, 'back again');
+    await waitForText(frank.page, '#messages .message .text', 'back again');
+    assert.deepEqual(frank.problems, []);
+  });
+});
