@@ -8,6 +8,7 @@
 #include "connectionfilterproxy.h"
 #include "connectionmanager.h"
 #include "connectionmodel.h"
+#include "historydialog.h"
 #include "kickdialog.h"
 #include "logentry.h"
 #include "logfilterproxy.h"
@@ -15,6 +16,7 @@
 #include "qrcodewidget.h"
 #include "serverhost.h"
 #include "settingsdialog.h"
+#include "sqlitestore.h"
 #include "topicdialog.h"
 #include "uilogging.h"
 
@@ -322,6 +324,12 @@ void MainWindow::createMenus()
     server->addSeparator();
     server->addAction(m_copyUrlAction);
     server->addAction(m_settingsAction);
+    QAction *history = server->addAction(tr("&History…"), this, [this] {
+        auto *dialog = new HistoryDialog(SqliteStore::defaultFilePath(m_config.dataDir), this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->show();
+    });
+    history->setObjectName(QStringLiteral("historyAction"));
     server->addSeparator();
     server->addAction(m_quitAction);
 
