@@ -171,6 +171,7 @@ private Q_SLOTS:
     // Rooms and messages
     void joinLeaveRoomsWho();
     void historyOnJoin();
+    void historyDefaultLength();
     void sayReachesEveryMember();
     void textLength_data();
     void textLength();
@@ -193,6 +194,7 @@ private Q_SLOTS:
     void banNickname();
     void banAddressAndUnban();
     void mute();
+    void timedMuteAndBanEnd();
     void announceAndTopic();
     void hostActionOnNobody();
     void shutdown_data();
@@ -399,6 +401,9 @@ void TestConnectionManager::helloRefusals_data()
     QTest::newRow("taken in upper case") << u"ALICE"_s << u"nick_taken"_s;
     QTest::newRow("taken with spaces around") << u" alice "_s << u"nick_taken"_s;
     QTest::newRow("Cyrillic a look-alike") << u"\u0430lice"_s << u"nick_taken"_s;
+    // Invisible characters are no letters: the form rule refuses them before any look-alike
+    // check could.
+    QTest::newRow("zero-width space in a taken name") << u"ali\u200bce"_s << u"nick_invalid"_s;
     QTest::newRow("full-width look-alike")
         << u"\uff41\uff4c\uff49\uff43\uff45"_s << u"nick_taken"_s;
 }
@@ -664,6 +669,22 @@ void TestConnectionManager::historyOnJoin()
     }
 }
 
+void TestConnectionManager::historyDefaultLength()
+{
+    QVERIFY(start());
+    CONNECT_AS(alice, u"alice"_s);
+    for (int i = 0; i < 60; ++i)
+        alice->send(say(u"lobby"_s, u"h%1"_s.arg(i)));
+    TAKE(last, alice, u"message"_s, textIs(u"h59"_s));
+
+    CONNECT_AS(bob, u"bob"_s);
+    const QJsonArray history
+        = bob->framesOfType(u"joined"_s).value(0).value(u"history"_s).toArray();
+    QCOMPARE(history.size(), 50);
+    QCOMPARE(history.first().toObject().value(u"text"_s).toString(), u"h10"_s);
+    QCOMPARE(history.last().toObject().value(u"text"_s).toString(), u"h59"_s);
+}
+
 void TestConnectionManager::sayReachesEveryMember()
 {
     QVERIFY(start());
@@ -675,9 +696,9 @@ void TestConnectionManager::sayReachesEveryMember()
 
     // Passed on exactly as written; a client's own from is ignored; broadcasts carry no ref.
     const QString text = u"  <b>hi</b> & \"quoted\" \u00e9\U0001F600\n"_s;
-    QJsonObject request = say(u"lobby"_s, text, u"s1"_s);
-    request.insert(u"from"_s, u"mallory"_s);
-    alice->send(request);
+    QJsonObject spoofed = say(u"lobby"_s, text, u"s1"_s);
+    spoofed.insert(u"from"_s, u"mallory"_s);
+    alice->send(spoofed);
 
     qint64 id = -1;
     for (TestClient *c : {alice, bob, carol}) {
@@ -1271,6 +1292,30 @@ void TestConnectionManager::mute()
     m_server->manager()->mute(u"bob"_s, 120);
     TAKE(timed, bob, u"muted"_s);
     QVERIFY2(isTimestamp(timed.value(u"until"_s)), qPrintable(frameText(timed)));
+}
+
+void TestConnectionManager::timedMuteAndBanEnd()
+{
+    QVERIFY(start());
+    CONNECT_AS(alice, u"alice"_s);
+    CONNECT_AS(bob, u"bob"_s);
+
+    m_server->manager()->mute(u"alice"_s, 1);
+    TAKE(muted, alice, u"muted"_s);
+    QVERIFY(isTimestamp(muted.value(u"until"_s)));
+    alice->send(say(u"lobby"_s, u"too soon"_s, u"s"_s));
+    EXPECT_ERROR(alice, u"muted"_s, u"s"_s);
+    TAKE(unmuted, alice, u"unmuted"_s, 5000);
+    QVERIFY2(stillServing(alice, {alice, bob}), qPrintable(m_failure));
+
+    m_server->manager()->ban(u"bob"_s, {}, 1, u"A second"_s);
+    TAKE(banned, bob, u"banned"_s);
+    QVERIFY(bob->waitClosed());
+    const QDateTime until
+        = QDateTime::fromString(banned.value(u"until"_s).toString(), Qt::ISODateWithMs);
+    QVERIFY2(until.isValid(), qPrintable(frameText(banned)));
+    QTRY_VERIFY_WITH_TIMEOUT(QDateTime::currentDateTimeUtc() > until, 5000);
+    CONNECT_AS(bobAgain, u"bob"_s);
 }
 
 void TestConnectionManager::announceAndTopic()
