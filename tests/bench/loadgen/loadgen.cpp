@@ -677,7 +677,9 @@ StepResult LoadGenerator::runStep(double rate, double secondsToRun)
         if (m_received[seq] > m_expected[seq])
             result.duplicates += m_received[seq] - m_expected[seq];
     }
-    const double span = seconds(std::max(lastArrival, sendEnd) - start);
+    // The schedule's length, not the last send: the last message is due one interval before.
+    const int64_t scheduleEnd = start + int64_t(double(total) * interval);
+    const double span = seconds(std::max({lastArrival, sendEnd, scheduleEnd}) - start);
     result.deliveredPerSecond = span > 0 ? double(result.delivered) / span : 0;
     result.p50 = m_latency.percentileMs(0.50);
     result.p99 = m_latency.percentileMs(0.99);
@@ -823,11 +825,21 @@ int LoadGenerator::runFanout()
             const double needed = m_options.stepSeconds + 1.0;
             if (step > 0 && seconds(searchEnd - monotonicNs()) < needed)
                 break;
-            const StepResult result = runStep(rate, m_options.stepSeconds);
+            StepResult result = runStep(rate, m_options.stepSeconds);
             printStep("search", result);
             if (result.closed > 0) {
                 aborted = true;
                 break;
+            }
+            // Anything else on the machine can only make a step worse, never better, so a failed
+            // step gets a second chance before it bounds the search.
+            if (!result.ok && seconds(searchEnd - monotonicNs()) >= needed) {
+                result = runStep(rate, m_options.stepSeconds);
+                printStep("retry", result);
+                if (result.closed > 0) {
+                    aborted = true;
+                    break;
+                }
             }
             if (result.ok) {
                 low = rate;
