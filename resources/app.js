@@ -4,6 +4,9 @@
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
+const STABLE_CONNECTION_MS = 30000;
+const MUTED_RECHECK_MS = 30000;
+const MUTE_GRACE_MS = 3000;
 const NICK_TAKEN_RETRIES = 8; // while the server still holds our old connection
 const TYPING_SHOW_MS = 5000;
 const TYPING_SEND_INTERVAL_MS = 3100; // a little over the server's three seconds
@@ -66,6 +69,7 @@ const state = {
   limits: { textLength: 2000, nickLength: 24, messagesPerSecond: 5, burst: 10 },
   socket: null,
   welcomed: false, // the current socket's hello succeeded
+  welcomedAt: 0,
   session: false, // we have been welcomed and the person wants to stay: reconnect if lost
   attempt: 0,
   reconnectTimer: 0,
@@ -183,7 +187,9 @@ function onClosed(code) {
                             : 'Could not reach the server. Is it still running?');
     return;
   }
-  if (wasWelcomed)
+  // A connection that held for a while starts the backoff afresh; one that keeps dropping soon
+  // after its welcome keeps backing off.
+  if (wasWelcomed && Date.now() - state.welcomedAt > STABLE_CONNECTION_MS)
     state.attempt = 0;
   scheduleReconnect();
 }
@@ -239,8 +245,8 @@ const handlers = {
   welcome(frame) {
     const resumed = state.session;
     state.welcomed = true;
+    state.welcomedAt = Date.now();
     state.session = true;
-    state.attempt = 0;
     state.nickRetries = 0;
     state.nick = isString(frame.nick) ? frame.nick : state.nick;
     if (frame.server && isString(frame.server.name))
@@ -337,6 +343,7 @@ const handlers = {
       return;
     const nick = frame.nick;
     const reason = isString(frame.reason) && frame.reason ? frame.reason : '';
+    const withReason = (text) => (reason ? `${text}: ${reason}` : text);
     const removeMember = () => {
       conversation.members = conversation.members.filter((m) => !sameNick(m, nick));
       conversation.typing.delete(nickKey(nick));
@@ -355,16 +362,12 @@ const handlers = {
     case 'kicked':
       removeMember();
       addEntry(conversation, {
-        kind: 'event',
-        text: reason ? `${nick} was removed by the host: ${reason}` : `${nick} was removed by the host`,
+        kind: 'event', text: withReason(`${nick} was removed by the host`),
       });
       break;
     case 'banned':
       removeMember();
-      addEntry(conversation, {
-        kind: 'event',
-        text: reason ? `${nick} was banned by the host: ${reason}` : `${nick} was banned by the host`,
-      });
+      addEntry(conversation, { kind: 'event', text: withReason(`${nick} was banned by the host`) });
       break;
     case 'timeout':
       removeMember();
@@ -409,7 +412,8 @@ const handlers = {
     const conversation = state.conversations.get(roomKey(frame.room));
     if (!conversation)
       return;
-    conversation.typing.set(nickKey(frame.nick), { nick: frame.nick, until: Date.now() + TYPING_SHOW_MS });
+    const until = Date.now() + TYPING_SHOW_MS;
+    conversation.typing.set(nickKey(frame.nick), { nick: frame.nick, until });
     renderTyping();
     renderMembers();
     clearTimeout(state.typingTimer);
@@ -479,8 +483,10 @@ const handlers = {
       onHelloError(code, message);
       return;
     }
+    // Muted without having been told (before a reconnect, say): wait a while, then let the
+    // person try again, since the mute may have run out.
     if (code === 'muted' && !state.mutedUntil)
-      setMuted(Infinity);
+      setMuted(Infinity, MUTED_RECHECK_MS);
 
     const request = frame.request;
     let conversation = request && request.conversation
@@ -690,11 +696,14 @@ function expireTyping() {
     state.typingTimer = setTimeout(expireTyping, next - now + 100);
 }
 
-function setMuted(until) {
+function setMuted(until, recheckMs = 0) {
   clearTimeout(state.mutedTimer);
   state.mutedUntil = until;
-  if (until && until !== Infinity) {
-    const wait = until - Date.now();
+  if (recheckMs) {
+    state.mutedTimer = setTimeout(() => setMuted(0), recheckMs);
+  } else if (until && until !== Infinity) {
+    // The server says "unmuted" when the time is up; this is only in case that never comes.
+    const wait = until - Date.now() + MUTE_GRACE_MS;
     if (wait <= 0)
       state.mutedUntil = 0;
     else
@@ -963,18 +972,27 @@ function navItem(label, prefix, { active, unread, mention, stale, detail, onClic
   button.append(make('span', 'nav-prefix', prefix), make('span', 'nav-label', label));
   if (detail)
     button.append(make('span', 'nav-detail', detail));
-  if (unread)
-    button.append(make('span', 'badge' + (mention ? ' mention' : ''), unread > 99 ? '99+' : String(unread)));
+  if (unread) {
+    const count = unread > 99 ? '99+' : String(unread);
+    button.append(make('span', 'badge' + (mention ? ' mention' : ''), count));
+  }
   button.addEventListener('click', onClick);
   item.append(button);
   return item;
+}
+
+// The lobby first, then the rest by name.
+function byName(a, b) {
+  if (a.name === 'lobby' || b.name === 'lobby')
+    return a.name === 'lobby' ? -1 : 1;
+  return a.name.localeCompare(b.name);
 }
 
 function renderSidebar() {
   $('server-name').textContent = state.serverName;
   const rooms = [...state.conversations.values()]
     .filter((c) => c.kind === 'room')
-    .sort((a, b) => (a.name === 'lobby' ? -1 : b.name === 'lobby' ? 1 : a.name.localeCompare(b.name)));
+    .sort(byName);
   const dms = [...state.conversations.values()]
     .filter((c) => c.kind === 'dm')
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -1333,14 +1351,17 @@ function wire() {
       send({ type: 'rooms' });
     document.body.classList.remove('show-members');
   });
-  $('sidebar-close').addEventListener('click', () => document.body.classList.remove('show-sidebar'));
+  const closeDrawers = () => document.body.classList.remove('show-sidebar', 'show-members');
+  $('sidebar-close').addEventListener('click', closeDrawers);
   $('members-button').addEventListener('click', () => {
     document.body.classList.toggle('show-members');
     document.body.classList.remove('show-sidebar');
   });
-  $('members-close').addEventListener('click', () => document.body.classList.remove('show-members'));
-  $('scrim').addEventListener('click', () => {
-    document.body.classList.remove('show-sidebar', 'show-members');
+  $('members-close').addEventListener('click', closeDrawers);
+  $('scrim').addEventListener('click', closeDrawers);
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape')
+      closeDrawers();
   });
   $('banner-button').addEventListener('click', reconnectNow);
 

@@ -130,7 +130,8 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     await host.command(`kick dave ${kickReason}`);
     await waitForText(dave.page, '#ended-title', 'You were removed from the chat');
     await waitForText(dave.page, '#ended-reason', kickReason);
-    await waitForText(witness.page, '#messages .event', `dave was removed by the host: ${kickReason}`);
+    await waitForText(witness.page, '#messages .event',
+      `dave was removed by the host: ${kickReason}`);
 
     const banReason = 'Spamming <script>window.__pwned=4</script>';
     await host.command(`ban erin ${banReason}`);
@@ -146,6 +147,18 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     assert.equal(await erin.page.isVisible('#ended'), true);
     assert.equal(await dave.page.$$eval('#ended b', (nodes) => nodes.length), 0);
     assert.equal(await erin.page.evaluate(() => window.__pwned), undefined);
+  });
+
+  test('a muted person cannot write until the mute ends', async () => {
+    const grace = await person('grace');
+    await host.command('mute grace 2');
+    await grace.page.waitForSelector('#message-input:disabled');
+    const placeholder = await grace.page.getAttribute('#message-input', 'placeholder');
+    assert.match(placeholder, /^The host has muted you until /);
+    // The mute runs out by itself: the page opens the composer again.
+    await grace.page.waitForSelector('#message-input:enabled', { timeout: 10000 });
+    await send(grace.page, 'thanks for unmuting');
+    await waitForText(grace.page, '#messages .message .text', 'thanks for unmuting');
   });
 
   test('works in one column on a phone', async () => {
@@ -184,5 +197,52 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     await send(frank.page, 'back again');
     await waitForText(frank.page, '#messages .message .text', 'back again');
     assert.deepEqual(frank.problems, []);
+  });
+});
+
+describe('LanChat with a server password', { timeout: 60000 }, () => {
+  let host;
+  let browser;
+  const people = [];
+
+  before(async () => {
+    host = await TestHost.start(['--password', 'open sesame']);
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    for (const someone of people)
+      await someone.context.close().catch(() => {});
+    await browser?.close();
+    await host?.stop();
+  });
+
+  test('asks for the password, refuses a wrong one and lets the right one in', async () => {
+    const zoe = await openPerson(browser, host.url);
+    people.push(zoe);
+    await zoe.page.waitForSelector('#password-row:not([hidden])');
+
+    await zoe.page.fill('#nick-input', 'zoe');
+    await zoe.page.fill('#password-input', 'guess');
+    await zoe.page.click('#login-button');
+    await waitForText(zoe.page, '#login-error', 'That password is not right.');
+    await zoe.page.waitForSelector('#login-button:not([disabled])');
+    assert.equal(zoe.sockets.length, 1);
+
+    await zoe.page.fill('#password-input', 'open sesame');
+    await zoe.page.click('#login-button');
+    await zoe.page.waitForSelector('#chat:not([hidden])');
+    await waitForText(zoe.page, '#my-nick', 'zoe');
+
+    // The same nickname in other letters' case is taken; the page says so and stays.
+    const other = await openPerson(browser, host.url);
+    people.push(other);
+    await other.page.fill('#nick-input', 'ZOE');
+    await other.page.fill('#password-input', 'open sesame');
+    await other.page.click('#login-button');
+    await other.page.waitForSelector('#login-error:not([hidden])');
+    assert.equal(await other.page.isVisible('#login'), true);
+    assert.deepEqual(zoe.problems, []);
+    assert.deepEqual(other.problems, []);
   });
 });

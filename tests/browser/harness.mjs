@@ -67,8 +67,9 @@ export class TestHost {
       if (index >= 0)
         return this.lines.splice(index, 1)[0];
       if (this.exited || Date.now() > deadline) {
-        throw new Error(`the test host did not say ${pattern}; it said ${JSON.stringify(this.lines)}`
-          + `\n${this.log.join('\n')}`);
+        const said = JSON.stringify(this.lines);
+        throw new Error(`the test host did not say ${pattern}; it said ${said}\n`
+          + this.log.join('\n'));
       }
       await new Promise((resolve) => {
         const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
@@ -149,7 +150,8 @@ export async function waitForText(page, selector, text) {
       [selector, text], { timeout: WAIT_MS });
   } catch (error) {
     const seen = await page.$$eval(selector, (nodes) => nodes.map((node) => node.textContent));
-    throw new Error(`no ${selector} with text ${JSON.stringify(text)}; seen ${JSON.stringify(seen)}`);
+    const wanted = JSON.stringify(text);
+    throw new Error(`no ${selector} with text ${wanted}; seen ${JSON.stringify(seen)}`);
   }
 }
 

@@ -1,6 +1,7 @@
 // Takes the phone-sized screenshot for the docs: a short conversation seen in a 390x844 viewport.
 //
-//   LANCHAT_TESTHOST=build/tests/browser/lanchat_testhost node screenshot.mjs docs/screenshot-phone.png
+//   export LANCHAT_TESTHOST=build/tests/browser/lanchat_testhost
+//   node screenshot.mjs ../../docs/screenshot-phone.png
 //
 // A second argument "rooms" opens the room list before the picture is taken.
 
@@ -36,8 +37,9 @@ try {
   await say(ana, 'Got them, thanks! Who is in for pizza?');
   await say(leo, 'Me, obviously!');
   await say(leo, 'ana, can you grab the big table?');
-  await host.command('notice The printer on the 2nd floor works again.');
-  await waitForText(ana.page, '#messages .notice .text', 'The printer on the 2nd floor works again.');
+  const notice = 'The printer on the 2nd floor works again.';
+  await host.command(`notice ${notice}`);
+  await waitForText(ana.page, '#messages .notice .text', notice);
   await send(leo.page, '/join design');
 
   await send(maya.page, '/msg ana Can you look at my draft after lunch?');
