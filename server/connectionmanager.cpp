@@ -1031,6 +1031,19 @@ void ConnectionManager::announce(const QString &room, const QString &text)
     processOverflowed();
 }
 
+void ConnectionManager::reloadHistory()
+{
+    for (auto &entry : m_rooms) {
+        Room &room = *entry.second;
+        room.history.clear();
+        if (m_store) {
+            const QList<ChatMessage> stored
+                = m_store->roomHistory(room.name, m_config.historyLength);
+            room.history.assign(stored.cbegin(), stored.cend());
+        }
+    }
+}
+
 void ConnectionManager::setTopic(const QString &room, const QString &topic)
 {
     const auto it = m_rooms.find(room);

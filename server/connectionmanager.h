@@ -63,6 +63,8 @@ public Q_SLOTS:
     void setTopic(const QString &room, const QString &topic);
     // Sends the notice and closes every connection with 1001.
     void shutdown(const QString &notice);
+    // Reads each room's latest messages from the store again, after the host cleared it.
+    void reloadHistory();
 
 Q_SIGNALS:
     void clientConnected(const ClientInfo &info);

@@ -76,6 +76,7 @@ private Q_SLOTS:
     void historyAndIdsContinueAcrossRestart();
     void bansHoldAcrossRestart();
     void hostActionsAreRecorded();
+    void clearedHistoryLeavesTheRunningServer();
     void damagedStoreStopsTheStart();
     void withoutStoreNothingIsWritten();
     void killedServerLosesNothingReceived();
@@ -244,6 +245,29 @@ void TestPersistence::hostActionsAreRecorded()
     QCOMPARE(record.at(0).reason, u"be nice"_s);
     QCOMPARE(record.at(1).kind, ModerationAction::Announce);
     QCOMPARE(record.at(1).reason, u"Pizza is here"_s);
+}
+
+void TestPersistence::clearedHistoryLeavesTheRunningServer()
+{
+    QVERIFY2(start(), qPrintable(m_failure));
+    TestClient *alice = connectAs(u"alice"_s);
+    QVERIFY2(alice, qPrintable(m_failure));
+    alice->send(say(u"lobby"_s, u"before the clear"_s));
+    const QJsonObject before = alice->take(u"message"_s);
+    QVERIFY(!before.isEmpty());
+
+    // What the History window does while the server runs.
+    QString error;
+    QVERIFY2(SqliteStore::clearHistory(SqliteStore::defaultFilePath(m_dir->path()), &error),
+             qPrintable(error));
+    m_server->manager()->reloadHistory();
+
+    TestClient *bob = connectAs(u"bob"_s);
+    QVERIFY2(bob, qPrintable(m_failure));
+    QVERIFY(historyIds(lobbyJoined(bob)).isEmpty());
+    bob->send(say(u"lobby"_s, u"after the clear"_s));
+    const QJsonObject after = bob->take(u"message"_s, textIs(u"after the clear"_s));
+    QCOMPARE(after.value(u"id"_s).toInteger(), before.value(u"id"_s).toInteger() + 1);
 }
 
 void TestPersistence::damagedStoreStopsTheStart()

@@ -215,5 +215,6 @@ void HistoryDialog::onClearClicked()
         return;
     }
     qCInfo(lcUi) << "The host cleared the stored history";
+    Q_EMIT historyCleared();
     search();
 }

@@ -37,6 +37,10 @@ public:
     // Writes the scope chosen in the window to fileName, as its extension says.
     bool exportTo(const QString &fileName);
 
+Q_SIGNALS:
+    // Every stored message is gone; a running server should forget the ones it remembers.
+    void historyCleared();
+
 private:
     bool ensureOpen();
     void refreshScopes();

@@ -327,6 +327,12 @@ void MainWindow::createMenus()
     QAction *history = server->addAction(tr("&History…"), this, [this] {
         auto *dialog = new HistoryDialog(SqliteStore::defaultFilePath(m_config.dataDir), this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &HistoryDialog::historyCleared, this, [this] {
+            if (m_manager) {
+                QMetaObject::invokeMethod(m_manager.data(), &ConnectionManager::reloadHistory,
+                                          Qt::QueuedConnection);
+            }
+        });
         dialog->show();
     });
     history->setObjectName(QStringLiteral("historyAction"));
