@@ -306,7 +306,7 @@ const handlers = {
     else if (!state.current)
       select(conversation.key);
     else
-      render();
+      renderChrome();
     send({ type: 'rooms' });
   },
 
@@ -331,7 +331,7 @@ const handlers = {
     const conversation = state.conversations.get(roomKey(frame.room));
     if (conversation && Array.isArray(frame.members)) {
       conversation.members = frame.members.filter(isString);
-      render();
+      renderChrome();
     }
   },
 
@@ -384,7 +384,7 @@ const handlers = {
     default:
       return;
     }
-    render();
+    renderChrome();
   },
 
   message(frame) {
@@ -434,7 +434,7 @@ const handlers = {
       if (!state.conversations.size)
         toast(frame.text);
     }
-    render();
+    renderChrome();
   },
 
   topic(frame) {
@@ -448,7 +448,7 @@ const handlers = {
       kind: 'event',
       text: frame.topic ? `The host set the topic: ${frame.topic}` : 'The host cleared the topic',
     });
-    render();
+    renderChrome();
   },
 
   kicked(frame) {
@@ -505,7 +505,7 @@ const handlers = {
       return; // a typing hint that was refused is not worth a line
     if (conversation) {
       addEntry(conversation, { kind: 'error', text: message });
-      render();
+      renderChrome();
     } else {
       toast(message);
     }
@@ -674,7 +674,7 @@ function select(key) {
   }
   document.body.classList.remove('show-sidebar', 'show-members');
   render();
-  scrollToEnd(true);
+  scrollToEnd();
   if (window.matchMedia('(min-width: 701px)').matches)
     $('message-input').focus({ preventScroll: true });
 }
@@ -914,7 +914,7 @@ function showChat() {
   if (!state.current || !state.conversations.has(state.current))
     state.current = firstConversationKey();
   render();
-  scrollToEnd(true);
+  scrollToEnd();
 }
 
 function setBanner(text, withButton) {
@@ -953,9 +953,14 @@ function showRenameError(message) {
 // ---- Rendering -----------------------------------------------------------------------------
 
 function render() {
+  renderMessages();
+  renderChrome();
+}
+
+// Everything but the message list, which grows one node at a time as entries arrive.
+function renderChrome() {
   renderSidebar();
   renderHeader();
-  renderMessages();
   renderMembers();
   renderTyping();
   renderComposer();
@@ -1063,6 +1068,8 @@ function renderHeader() {
 function renderMessages() {
   const list = $('messages');
   const conversation = state.conversations.get(state.current);
+  const stick = isNearEnd();
+  const top = list.scrollTop;
   list.replaceChildren();
   $('empty-state').hidden = Boolean(conversation);
   if (!conversation)
@@ -1078,6 +1085,10 @@ function renderMessages() {
       : `This is the start of your conversation with ${conversation.name}.`;
     list.append(make('li', 'event start', hint));
   }
+  if (stick)
+    scrollToEnd();
+  else
+    list.scrollTop = top;
 }
 
 function appendEntryNode(entry, previous, follow = true) {

@@ -161,6 +161,33 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     await waitForText(grace.page, '#messages .message .text', 'thanks for unmuting');
   });
 
+  test('the list follows new messages at its end and stays put when scrolled back', async () => {
+    const writer = await person('writer');
+    const reader = await person('reader', { viewport: { width: 390, height: 600 } });
+    await send(writer.page, '/join long');
+    await send(reader.page, '/join long');
+    await waitForText(writer.page, '#messages .event', 'reader joined');
+    for (let i = 1; i <= 8; ++i)
+      await send(writer.page, `message ${i}\n` + 'more\n'.repeat(4));
+    await reader.page.waitForFunction(() => document.querySelectorAll('#messages .message')
+      .length === 8);
+    const atEnd = () => reader.page.$eval('#messages',
+      (list) => list.scrollHeight - list.scrollTop - list.clientHeight < 2);
+    assert.equal(await atEnd(), true);
+
+    // Somewhere in the middle, where neither a rebuilt list (back at the top) nor a followed
+    // one (at the end) would be.
+    await reader.page.$eval('#messages', (list) => {
+      list.scrollTop = 60;
+    });
+    const visitor = await person('visitor');
+    await send(visitor.page, '/join long');
+    await waitForText(reader.page, '#messages .event', 'visitor joined');
+    await send(writer.page, 'one more');
+    await waitForText(reader.page, '#messages .text', 'one more');
+    assert.equal(await reader.page.$eval('#messages', (list) => list.scrollTop), 60);
+  });
+
   test('works in one column on a phone', async () => {
     const phone = await person('phone', { viewport: { width: 390, height: 844 } });
     const { page } = phone;
