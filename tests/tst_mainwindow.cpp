@@ -7,6 +7,7 @@
 #include "logmodel.h"
 #include "mainwindow.h"
 #include "qrcodewidget.h"
+#include "settingsdialog.h"
 #include "testclient.h"
 #include "topicdialog.h"
 
@@ -50,6 +51,7 @@ private Q_SLOTS:
     void topicReachesTheRoom();
     void failedHostActionIsLogged();
     void stopAndStartAgain();
+    void settingsAreSavedAndApplied();
     void qrCodeShowsFirstJoinUrl();
     void busyPortIsReported();
     void followPausesWhenScrolledUp();
@@ -431,6 +433,36 @@ void TestMainWindow::stopAndStartAgain()
     QCOMPARE(started.size(), 1);
     QVERIFY(m_window->isServerRunning());
     QVERIFY(join(u"alice"_s));
+}
+
+void TestMainWindow::settingsAreSavedAndApplied()
+{
+    auto alice = join(u"alice"_s);
+    QVERIFY(alice);
+    QSignalSpy started(m_window.get(), &MainWindow::serverStarted);
+
+    action("settingsAction")->trigger();
+    auto *dialog = waitForDialog<SettingsDialog>();
+    QVERIFY(dialog);
+    auto *name = dialog->findChild<QLineEdit *>(u"name"_s);
+    QVERIFY(name);
+    name->setText(u"Renamed party"_s);
+    dialog->accept();
+
+    // Saved for the next run, and applied now by a restart that everyone hears of.
+    QCOMPARE(QSettings().value(u"name"_s).toString(), u"Renamed party"_s);
+    QCOMPARE(started.size(), 1);
+    QVERIFY(m_window->isServerRunning());
+    QVERIFY(alice->waitClosed());
+    QCOMPARE(alice->closeCode(), 1001);
+    QCOMPARE(m_window->config().name, u"Renamed party"_s);
+
+    TestClient bob;
+    QVERIFY(bob.open(m_window->serverPort()));
+    QVERIFY(bob.hello(u"bob"_s));
+    const QJsonObject welcome = bob.framesOfType(u"welcome"_s).value(0);
+    QCOMPARE(welcome.value(u"server"_s).toObject().value(u"name"_s).toString(),
+             u"Renamed party"_s);
 }
 
 void TestMainWindow::qrCodeShowsFirstJoinUrl()

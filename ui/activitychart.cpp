@@ -7,6 +7,8 @@
 
 namespace {
 
+constexpr int MinimumSpan = 60;
+
 const QColor ConnectionsColor(0x1a, 0x5f, 0xb4);
 const QColor MessagesColor(0xc6, 0x46, 0x00);
 
@@ -107,6 +109,10 @@ void ActivityChart::paintEvent(QPaintEvent *)
         QRectF(plot.right() + 4, plot.bottom() - fm.height() / 2.0, axisWidth - 4, fm.height()),
         Qt::AlignLeft | Qt::AlignVCenter, QStringLiteral("0"));
 
+    // The time axis grows with the samples up to the capacity, so a young chart is not a
+    // sliver at the right edge.
+    const int span = int(qBound(qsizetype(MinimumSpan), m_samples.size(), qsizetype(m_capacity)));
+
     // Legend on top, time span below.
     int x = int(plot.left());
     const auto legend = [&](const QColor &color, const QString &label) {
@@ -119,7 +125,8 @@ void ActivityChart::paintEvent(QPaintEvent *)
     legend(MessagesColor, tr("messages/s"));
     painter.setPen(palette().placeholderText().color());
     painter.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), fm.height()),
-                     Qt::AlignLeft | Qt::AlignTop, tr("-%1 min").arg(m_capacity / 60));
+                     Qt::AlignLeft | Qt::AlignTop,
+                     span < 120 ? tr("-%1 s").arg(span) : tr("-%1 min").arg(span / 60));
     painter.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), fm.height()),
                      Qt::AlignRight | Qt::AlignTop, tr("now"));
 
@@ -127,8 +134,8 @@ void ActivityChart::paintEvent(QPaintEvent *)
         return;
 
     // The newest sample sits at the right edge; older ones scroll off to the left.
-    const double step = plot.width() / (m_capacity - 1);
-    const auto line = [&](auto value, double maximum, const QColor &color) {
+    const double step = plot.width() / (span - 1);
+    const auto line = [&](auto value, double maximum, const QColor &color, bool fill) {
         QPainterPath path;
         for (int i = 0; i < m_samples.size(); ++i) {
             const double px = plot.right() - (m_samples.size() - 1 - i) * step;
@@ -141,7 +148,17 @@ void ActivityChart::paintEvent(QPaintEvent *)
         painter.setPen(QPen(color, 1.6));
         painter.setBrush(Qt::NoBrush);
         painter.drawPath(path);
+        if (fill) {
+            const double firstX = plot.right() - (m_samples.size() - 1) * step;
+            path.lineTo(plot.right(), plot.bottom());
+            path.lineTo(firstX, plot.bottom());
+            path.closeSubpath();
+            QColor area = color;
+            area.setAlpha(40);
+            painter.fillPath(path, area);
+        }
     };
-    line([](const Sample &s) { return double(s.connections); }, maxConnections, ConnectionsColor);
-    line([](const Sample &s) { return s.messagesPerSecond; }, maxRate, MessagesColor);
+    line([](const Sample &s) { return s.messagesPerSecond; }, maxRate, MessagesColor, true);
+    line([](const Sample &s) { return double(s.connections); }, maxConnections, ConnectionsColor,
+         false);
 }

@@ -31,5 +31,5 @@ private:
     };
 
     QList<Sample> m_samples;
-    int m_capacity = 300;
+    int m_capacity = 180;
 };

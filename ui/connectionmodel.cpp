@@ -67,9 +67,9 @@ int ConnectionModel::columnCount(const QModelIndex &parent) const
 
 QVariant ConnectionModel::data(const QModelIndex &index, int role) const
 {
-    if (!index.isValid() || index.row() >= m_rows.size())
+    if (!index.isValid() || index.row() >= int(m_rows.size()))
         return {};
-    const ClientStats &c = m_rows.at(index.row());
+    const ClientStats &c = m_rows[size_t(index.row())];
 
     switch (role) {
     case IdRole:
@@ -194,71 +194,79 @@ void ConnectionModel::applySnapshot(const QList<ClientStats> &clients)
     for (int i = 0; i < clients.size(); ++i)
         incoming.insert(clients.at(i).id, i);
 
-    // Removals first, from the bottom up in contiguous ranges, so that row numbers above stay
-    // valid while we go.
+    std::vector<int> gone;
     int ranges = 0;
-    for (int row = int(m_rows.size()) - 1; row >= 0; --row) {
-        if (!incoming.contains(m_rows.at(row).id)
-            && (row == 0 || incoming.contains(m_rows.at(row - 1).id)))
+    for (int row = 0; row < int(m_rows.size()); ++row) {
+        if (incoming.contains(m_rows[size_t(row)].id))
+            continue;
+        if (gone.empty() || gone.back() != row - 1)
             ++ranges;
+        gone.push_back(row);
     }
     if (ranges > MaxRemovalRanges) {
         beginResetModel();
-        m_rows = clients;
-        reindex();
+        m_rows.assign(clients.cbegin(), clients.cend());
+        m_rowById.clear();
+        reindexFrom(0);
         endResetModel();
         return;
     }
-    bool removed = false;
-    for (int row = int(m_rows.size()) - 1; row >= 0; --row) {
-        if (incoming.contains(m_rows.at(row).id))
-            continue;
-        const int last = row;
-        while (row > 0 && !incoming.contains(m_rows.at(row - 1).id))
-            --row;
-        beginRemoveRows({}, row, last);
-        m_rows.remove(row, last - row + 1);
-        endRemoveRows();
-        removed = true;
+
+    // Removals from the bottom up in contiguous ranges, so that row numbers above stay valid
+    // while we go.
+    if (!gone.empty()) {
+        for (const int row : gone)
+            m_rowById.remove(m_rows[size_t(row)].id);
+        for (auto it = gone.crbegin(); it != gone.crend();) {
+            const int last = *it;
+            int first = last;
+            for (++it; it != gone.crend() && *it == first - 1; ++it)
+                first = *it;
+            beginRemoveRows({}, first, last);
+            m_rows.erase(m_rows.begin() + first, m_rows.begin() + last + 1);
+            endRemoveRows();
+        }
+        reindexFrom(gone.front());
     }
-    if (removed)
-        reindex();
 
     // Updates in place, announced as one range covering the rows that changed.
     int firstChanged = -1;
     int lastChanged = -1;
-    for (int row = 0; row < m_rows.size(); ++row) {
-        const ClientStats &fresh = clients.at(incoming.value(m_rows.at(row).id));
-        if (!sameVisible(m_rows.at(row), fresh)) {
+    for (int row = 0; row < int(m_rows.size()); ++row) {
+        ClientStats &current = m_rows[size_t(row)];
+        const ClientStats &fresh = clients.at(incoming.value(current.id));
+        if (!sameVisible(current, fresh)) {
             if (firstChanged < 0)
                 firstChanged = row;
             lastChanged = row;
         }
-        m_rows[row] = fresh;
+        current = fresh;
     }
     if (firstChanged >= 0)
         Q_EMIT dataChanged(index(firstChanged, 0), index(lastChanged, ColumnCount - 1));
 
     // New connections go to the end, in the order the snapshot lists them.
-    QList<ClientStats> added;
+    if (int(m_rows.size()) == clients.size())
+        return;
+    std::vector<const ClientStats *> added;
     for (const ClientStats &c : clients) {
         if (!m_rowById.contains(c.id))
-            added.append(c);
+            added.push_back(&c);
     }
-    if (!added.isEmpty()) {
-        const int first = int(m_rows.size());
-        beginInsertRows({}, first, first + int(added.size()) - 1);
-        for (const ClientStats &c : std::as_const(added)) {
-            m_rowById.insert(c.id, int(m_rows.size()));
-            m_rows.append(c);
-        }
-        endInsertRows();
+    if (added.empty())
+        return;
+    const int first = int(m_rows.size());
+    beginInsertRows({}, first, first + int(added.size()) - 1);
+    for (const ClientStats *c : added) {
+        m_rowById.insert(c->id, int(m_rows.size()));
+        m_rows.push_back(*c);
     }
+    endInsertRows();
 }
 
 void ConnectionModel::clear()
 {
-    if (m_rows.isEmpty())
+    if (m_rows.empty())
         return;
     beginResetModel();
     m_rows.clear();
@@ -268,8 +276,8 @@ void ConnectionModel::clear()
 
 int ConnectionModel::rowOfNick(const QString &nick) const
 {
-    for (int row = 0; row < m_rows.size(); ++row) {
-        if (m_rows.at(row).nick.compare(nick, Qt::CaseInsensitive) == 0)
+    for (int row = 0; row < int(m_rows.size()); ++row) {
+        if (m_rows[size_t(row)].nick.compare(nick, Qt::CaseInsensitive) == 0)
             return row;
     }
     return -1;
@@ -287,10 +295,8 @@ QStringList ConnectionModel::rooms() const
     return list;
 }
 
-void ConnectionModel::reindex()
+void ConnectionModel::reindexFrom(int first)
 {
-    m_rowById.clear();
-    m_rowById.reserve(m_rows.size());
-    for (int row = 0; row < m_rows.size(); ++row)
-        m_rowById.insert(m_rows.at(row).id, row);
+    for (int row = first; row < int(m_rows.size()); ++row)
+        m_rowById.insert(m_rows[size_t(row)].id, row);
 }

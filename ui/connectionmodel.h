@@ -6,6 +6,8 @@
 #include <QHash>
 #include <QList>
 
+#include <vector>
+
 // The live connections, one row per WebSocket. The server sends a full snapshot a few times a
 // second; applying one moves only the rows that changed, so selection and scrolling survive and
 // ten thousand rows stay cheap.
@@ -48,15 +50,17 @@ public:
     void applySnapshot(const QList<ClientStats> &clients);
     void clear();
 
-    const ClientStats &clientAt(int row) const { return m_rows.at(row); }
+    const ClientStats &clientAt(int row) const { return m_rows.at(size_t(row)); }
     int rowOfId(quint64 id) const { return m_rowById.value(id, -1); }
     int rowOfNick(const QString &nick) const;
     // Every room someone is in, sorted.
     QStringList rooms() const;
 
 private:
-    void reindex();
+    // Brings the id index up to date for the rows from this one on.
+    void reindexFrom(int first);
 
-    QList<ClientStats> m_rows;
+    // A vector, so that removing rows from the middle moves the rest instead of copying them.
+    std::vector<ClientStats> m_rows;
     QHash<quint64, int> m_rowById;
 };

@@ -387,11 +387,11 @@ QWidget *MainWindow::createConnectionsPanel()
     header->setSectionResizeMode(ConnectionModel::RoomsColumn, QHeaderView::Stretch);
     const int digit = m_connectionsView->fontMetrics().horizontalAdvance(u'0');
     const QList<QPair<int, int>> widths = {
-        {ConnectionModel::NickColumn, 16},      {ConnectionModel::AddressColumn, 20},
-        {ConnectionModel::ConnectedColumn, 10}, {ConnectionModel::IdleColumn, 8},
-        {ConnectionModel::MessagesInColumn, 9}, {ConnectionModel::MessagesOutColumn, 9},
-        {ConnectionModel::BytesInColumn, 10},   {ConnectionModel::BytesOutColumn, 10},
-        {ConnectionModel::RttColumn, 8},        {ConnectionModel::StateColumn, 10},
+        {ConnectionModel::NickColumn, 14},      {ConnectionModel::AddressColumn, 17},
+        {ConnectionModel::ConnectedColumn, 8},  {ConnectionModel::IdleColumn, 6},
+        {ConnectionModel::MessagesInColumn, 7}, {ConnectionModel::MessagesOutColumn, 8},
+        {ConnectionModel::BytesInColumn, 9},    {ConnectionModel::BytesOutColumn, 9},
+        {ConnectionModel::RttColumn, 6},        {ConnectionModel::StateColumn, 8},
     };
     for (const auto &[column, chars] : widths)
         header->resizeSection(column, chars * digit + 16);
@@ -516,9 +516,11 @@ QWidget *MainWindow::createStatusPanel()
     m_urlsLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_urlsLabel->setWordWrap(true);
     auto *copy = new QToolButton(panel);
-    copy->setDefaultAction(m_copyUrlAction);
-    copy->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    copy->setObjectName(QStringLiteral("copyUrlButton"));
     copy->setText(tr("Copy"));
+    copy->setToolTip(m_copyUrlAction->toolTip());
+    connect(copy, &QToolButton::clicked, m_copyUrlAction, &QAction::trigger);
+    connect(m_copyUrlAction, &QAction::enabledChanged, copy, &QWidget::setEnabled);
 
     m_qrCode = new QrCodeWidget(panel);
     m_qrCode->setObjectName(QStringLiteral("qrCode"));
@@ -883,6 +885,8 @@ void MainWindow::onStatsUpdated(const QList<ClientStats> &clients, const ServerC
     m_pendingStats = clients;
     m_counters = counters;
     m_statsPending = true;
+    m_rateSum += counters.messagesPerSecond;
+    ++m_rateSamples;
 }
 
 void MainWindow::onHostActionFailed(const QString &message)
@@ -909,8 +913,15 @@ void MainWindow::applyPendingStats()
 
 void MainWindow::onClockTick()
 {
-    if (m_host->isRunning())
-        m_chart->addSample(m_counters.connections, m_counters.messagesPerSecond);
+    // The chart takes the second's average rate: single snapshots cover a quarter second each
+    // and jump about.
+    if (m_host->isRunning()) {
+        const double rate
+            = m_rateSamples > 0 ? m_rateSum / m_rateSamples : m_counters.messagesPerSecond;
+        m_chart->addSample(m_counters.connections, rate);
+    }
+    m_rateSum = 0;
+    m_rateSamples = 0;
     updateStatusPanel();
     updateRoomFilter();
 }

@@ -47,6 +47,8 @@ public:
     quint16 serverPort() const { return m_port; }
     QStringList joinUrls() const { return m_joinUrls; }
     ServerConfig config() const { return m_config; }
+    // The server's latest figures: connections, people, rooms, rates.
+    ServerCounters counters() const { return m_counters; }
 
     ConnectionModel *connectionModel() const { return m_connections; }
     LogModel *logModel() const { return m_log; }
@@ -149,6 +151,8 @@ private:
     ServerCounters m_counters;
     QList<ClientStats> m_pendingStats;
     bool m_statsPending = false;
+    double m_rateSum = 0; // messages per second over this second's snapshots
+    int m_rateSamples = 0;
     QHash<quint64, QString> m_addresses;
     QHash<QString, QString> m_topics;
     QSet<QString> m_logRooms;
