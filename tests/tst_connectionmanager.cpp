@@ -188,6 +188,8 @@ private Q_SLOTS:
     void connectionLimits_data();
     void connectionLimits();
     void messageSizeLimit();
+    void fragmentedMessageSize_data();
+    void fragmentedMessageSize();
 
     // Host actions
     void kick();
@@ -1157,6 +1159,54 @@ void TestConnectionManager::messageSizeLimit()
     QVERIFY2(stillServing(carol, {bob, carol}), qPrintable(m_failure));
     QCOMPARE(bob->countOf(u"message"_s), 2);
     QCOMPARE(departuresSeen(bob, u"alice"_s, u"lobby"_s), 1);
+}
+
+void TestConnectionManager::fragmentedMessageSize_data()
+{
+    QTest::addColumn<int>("bytes");
+    QTest::addColumn<bool>("accepted");
+
+    QTest::newRow("1024 bytes in three frames") << 1024 << true;
+    QTest::newRow("1025 bytes in three frames") << 1025 << false;
+}
+
+void TestConnectionManager::fragmentedMessageSize()
+{
+    QFETCH(int, bytes);
+    QFETCH(bool, accepted);
+
+    ServerConfig config = fastConfig();
+    config.maxMessageBytes = 1024;
+    config.textLength = 5000;
+    QVERIFY(start(config));
+    CONNECT_AS(alice, u"alice"_s);
+
+    // The limit is on the message, not on each frame: no frame here is near it.
+    auto *raw = new RawClient;
+    m_raws.append(raw);
+    QVERIFY(raw->open(m_port));
+    QVERIFY(raw->hello(u"fragmenter"_s));
+    const QByteArray head = R"({"type":"say","room":"lobby","text":")";
+    const QByteArray message = head + QByteArray(bytes - head.size() - 2, 'f') + "\"}";
+    QCOMPARE(message.size(), bytes);
+    const int third = bytes / 3;
+    raw->sendFrame(RawClient::Text, message.left(third), false);
+    raw->sendFrame(RawClient::Continuation, message.mid(third, third), false);
+    raw->sendFrame(RawClient::Continuation, message.mid(2 * third), true);
+
+    if (accepted) {
+        TAKE(said, alice, u"message"_s);
+        QCOMPARE(said.value(u"from"_s).toString(), u"fragmenter"_s);
+        QCOMPARE(said.value(u"text"_s).toString().size(), bytes - head.size() - 2);
+        return;
+    }
+    QVERIFY(raw->waitDisconnected());
+    QCOMPARE(raw->closeCode(), int(Protocol::CloseTooBig));
+    TAKE(gone, alice, u"presence"_s, [](const QJsonObject &f) {
+        return f.value(u"nick"_s) == u"fragmenter"_s && f.value(u"event"_s) != u"joined"_s;
+    });
+    QCOMPARE(alice->countOf(u"message"_s), 0);
+    QVERIFY2(stillServing(alice, {alice}), qPrintable(m_failure));
 }
 
 // ---------------------------------------------------------------------------------------------
