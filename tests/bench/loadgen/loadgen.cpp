@@ -11,6 +11,7 @@
 #include <fstream>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sstream>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -104,6 +105,31 @@ int64_t monotonicNs()
     timespec ts {};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+double readCpuSeconds(int pid)
+{
+    if (pid <= 0)
+        return -1;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    std::getline(stat, text);
+    // The command name may hold spaces; the fields after it are counted from its closing ')'.
+    const size_t close = text.rfind(')');
+    if (close == std::string::npos)
+        return -1;
+    std::istringstream fields(text.substr(close + 2));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int index = 3; fields >> field; ++index) {
+        if (index == 14)
+            utime = std::stoull(field);
+        if (index == 15) {
+            stime = std::stoull(field);
+            break;
+        }
+    }
+    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
 }
 
 long readRssKib(int pid)
@@ -631,6 +657,7 @@ StepResult LoadGenerator::runStep(double rate, double secondsToRun)
 
     LatencyHistogram lag;
     const double cpuStart = cpuSeconds();
+    const double serverCpuStart = readCpuSeconds(m_options.serverPid);
     const int64_t start = monotonicNs();
     const double interval = 1e9 / rate;
     uint64_t k = 0;
@@ -669,6 +696,7 @@ StepResult LoadGenerator::runStep(double rate, double secondsToRun)
     const auto drain = int64_t(std::max(1.0, 3 * m_options.p99LimitMs / 1000.0) * 1e9);
     loop(sendEnd + drain, [&] { return m_outstanding == 0; });
     const int64_t lastArrival = m_lastArrival;
+    const double serverCpu = readCpuSeconds(m_options.serverPid) - serverCpuStart;
 
     for (uint64_t seq = firstSeq; seq < firstSeq + total; ++seq) {
         const uint32_t got = std::min(m_received[seq], m_expected[seq]);
@@ -689,6 +717,10 @@ StepResult LoadGenerator::runStep(double rate, double secondsToRun)
     result.closed = m_closedAfterSetup - closedBefore;
     result.generatorCpu = cpuSend / seconds(sendEnd - start);
     result.lagP99 = lag.percentileMs(0.99);
+    if (serverCpuStart >= 0 && result.delivered > 0) {
+        result.serverCpu = serverCpu / span;
+        result.serverUsPerDelivery = serverCpu * 1e6 / double(result.delivered);
+    }
     result.generatorLimited = result.generatorCpu > 0.9 || result.lagP99 > 5.0;
     result.ok = result.lost == 0 && result.p99 < m_options.p99LimitMs && result.errors == 0
         && result.closed == 0 && result.sent == total;
@@ -704,10 +736,10 @@ void LoadGenerator::printStep(const char *kind, const StepResult &r) const
 {
     std::printf("  %-6s %9.1f msg/s  offered %10.0f/s  delivered %10.0f/s  lost %llu  "
                 "p50 %.2f p99 %.2f p99.9 %.2f max %.2f ms  errors %llu  gen cpu %.0f%% "
-                "lag p99 %.2f ms%s  %s\n",
+                "lag p99 %.2f ms  server cpu %.0f%% %.2f us/delivery%s  %s\n",
                 kind, r.rate, r.offeredDeliveries, r.deliveredPerSecond, (unsigned long long)r.lost,
                 r.p50, r.p99, r.p999, r.max, (unsigned long long)r.errors, r.generatorCpu * 100,
-                r.lagP99,
+                r.lagP99, r.serverCpu * 100, r.serverUsPerDelivery,
                 r.generatorCpu > 0.9     ? "  GENERATOR-SATURATED"
                     : r.generatorLimited ? "  GENERATOR-BEHIND-SCHEDULE"
                                          : "",
@@ -715,12 +747,12 @@ void LoadGenerator::printStep(const char *kind, const StepResult &r) const
     std::printf("RESULT mode=step kind=%s rate=%.2f offered_dps=%.0f delivered_dps=%.0f sent=%llu "
                 "expected=%llu delivered=%llu lost=%llu duplicates=%llu p50_ms=%.3f p99_ms=%.3f "
                 "p999_ms=%.3f max_ms=%.3f errors=%llu closed=%d gen_cpu=%.2f lag_p99_ms=%.3f "
-                "gen_limited=%d ok=%d\n",
+                "server_cpu=%.2f server_us_per_delivery=%.3f gen_limited=%d ok=%d\n",
                 kind, r.rate, r.offeredDeliveries, r.deliveredPerSecond, (unsigned long long)r.sent,
                 (unsigned long long)r.expected, (unsigned long long)r.delivered,
                 (unsigned long long)r.lost, (unsigned long long)r.duplicates, r.p50, r.p99, r.p999,
                 r.max, (unsigned long long)r.errors, r.closed, r.generatorCpu, r.lagP99,
-                r.generatorLimited ? 1 : 0, r.ok ? 1 : 0);
+                r.serverCpu, r.serverUsPerDelivery, r.generatorLimited ? 1 : 0, r.ok ? 1 : 0);
     std::fflush(stdout);
 }
 

@@ -56,6 +56,8 @@ struct StepResult
     uint64_t errors = 0;
     int closed = 0;
     double generatorCpu = 0; // share of one core
+    double serverCpu = 0; // share of one core, from /proc/PID/stat
+    double serverUsPerDelivery = 0; // server CPU time per delivery, microseconds
     double lagP99 = 0; // how late sends left against their schedule, milliseconds
     bool generatorLimited = false;
     bool ok = false;
@@ -136,4 +138,5 @@ private:
 };
 
 long readRssKib(int pid);
+double readCpuSeconds(int pid); // user + system time of a process, -1 when unknown
 int64_t monotonicNs();
