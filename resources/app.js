@@ -604,7 +604,13 @@ function renameUser(oldNick, newNick) {
   }
   const oldKey = dmKey(oldNick);
   const conversation = state.conversations.get(oldKey);
-  if (!conversation || state.conversations.has(dmKey(newNick)))
+  if (!conversation)
+    return;
+  if (oldKey === dmKey(newNick)) { // only the letters' case changed
+    conversation.name = newNick;
+    return;
+  }
+  if (state.conversations.has(dmKey(newNick)))
     return;
   state.conversations.delete(oldKey);
   conversation.key = dmKey(newNick);

@@ -149,6 +149,31 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     assert.equal(await erin.page.evaluate(() => window.__pwned), undefined);
   });
 
+  test('a new nickname shows everywhere, direct messages included', async () => {
+    const henry = await person('henry');
+    const iris = await person('iris');
+    await iris.page.click('#member-list li[data-nick="henry"] button');
+    await send(iris.page, 'hi henry');
+    await henry.page.waitForSelector('#dm-list button[data-dm="iris"]');
+
+    await henry.page.click('#rename-button');
+    await henry.page.fill('#rename-input', 'hank');
+    await henry.page.press('#rename-input', 'Enter');
+    await waitForText(henry.page, '#my-nick', 'hank');
+    await iris.page.waitForSelector('#dm-list button[data-dm="hank"]');
+    await waitForText(iris.page, '#conversation-title', '@hank');
+    await iris.page.click('#room-list button[data-room="lobby"]');
+    await waitForText(iris.page, '#messages .event', 'henry is now hank');
+    await waitForText(iris.page, '#member-list .member-name', 'hank');
+
+    // A name in use is refused, and the old one stays.
+    await henry.page.click('#rename-button');
+    await henry.page.fill('#rename-input', 'IRIS');
+    await henry.page.press('#rename-input', 'Enter');
+    await henry.page.waitForSelector('#toast:not([hidden])');
+    await waitForText(henry.page, '#my-nick', 'hank');
+  });
+
   test('a muted person cannot write until the mute ends', async () => {
     const grace = await person('grace');
     await host.command('mute grace 2');
