@@ -73,7 +73,7 @@ struct ConnectionManager::Client
     bool closed = false; // our close frame is out: nothing may follow it
     QString nick;
     QString nickKey;
-    QString skeleton;
+    QStringList lookAlikeKeys;
     QList<Room *> rooms;
 
     double tokens = 0;
@@ -363,20 +363,16 @@ void ConnectionManager::handleHello(Client *client, const Request &request)
         sendError(client, Error::NickInvalid, request.ref);
         return;
     }
-    const QString skeleton = m_nickRules->skeleton(nick);
-    if (m_byNickKey.contains(key) || m_bySkeleton.contains(skeleton)) {
+    const QStringList lookAlikeKeys = m_nickRules->lookAlikeKeys(nick);
+    if (m_byNickKey.contains(key) || lookAlikeHolder(lookAlikeKeys, client)) {
         sendError(client, Error::NickTaken, request.ref);
         return;
     }
 
     client->ready = true;
-    client->nick = nick;
-    client->nickKey = key;
-    client->skeleton = skeleton;
     client->tokens = m_config.burst;
     client->refillMs = m_clock.elapsed();
-    m_byNickKey.insert(key, client);
-    m_bySkeleton.insert(skeleton, client);
+    registerNick(client, nick, key, lookAlikeKeys);
 
     const auto mute = m_mutes.constFind(key);
     if (mute != m_mutes.cend()) {
@@ -657,22 +653,17 @@ void ConnectionManager::handleNick(Client *client, const Request &request)
         closeClient(client, Protocol::CloseBanned, u"Banned"_s);
         return;
     }
-    const QString skeleton = m_nickRules->skeleton(nick);
+    const QStringList lookAlikeKeys = m_nickRules->lookAlikeKeys(nick);
     const Client *byKey = m_byNickKey.value(key);
-    const Client *bySkeleton = m_bySkeleton.value(skeleton);
-    if ((byKey && byKey != client) || (bySkeleton && bySkeleton != client)) {
+    const Client *byLookAlike = lookAlikeHolder(lookAlikeKeys, client);
+    if ((byKey && byKey != client) || byLookAlike) {
         sendError(client, Error::NickTaken, request.ref);
         return;
     }
 
     const QString old = client->nick;
-    m_byNickKey.remove(client->nickKey);
-    m_bySkeleton.remove(client->skeleton);
-    client->nick = nick;
-    client->nickKey = key;
-    client->skeleton = skeleton;
-    m_byNickKey.insert(key, client);
-    m_bySkeleton.insert(skeleton, client);
+    unregisterNick(client);
+    registerNick(client, nick, key, lookAlikeKeys);
     if (client->muted) {
         // A mute follows the person, not the name.
         m_mutes.insert(key, m_mutes.take(NickRules::caseKey(old)));
@@ -779,10 +770,7 @@ void ConnectionManager::depart(Client *client, const QString &event, const QStri
     const QList<Room *> rooms = client->rooms;
     for (Room *room : rooms)
         leaveRoom(client, room, event, reason);
-    if (m_byNickKey.value(client->nickKey) == client)
-        m_byNickKey.remove(client->nickKey);
-    if (m_bySkeleton.value(client->skeleton) == client)
-        m_bySkeleton.remove(client->skeleton);
+    unregisterNick(client);
     qCInfo(lcServer).noquote() << client->label() << "left the server (" << event
                                << (reason.isEmpty() ? QString() : u": "_s + reason) << ")";
 }
@@ -823,6 +811,38 @@ void ConnectionManager::removeClient(Client *client)
     m_clients.erase(id);
     processOverflowed();
     Q_EMIT clientDisconnected(id, nick, {});
+}
+
+void ConnectionManager::registerNick(Client *client, const QString &nick, const QString &key,
+                                     const QStringList &lookAlikeKeys)
+{
+    client->nick = nick;
+    client->nickKey = key;
+    client->lookAlikeKeys = lookAlikeKeys;
+    m_byNickKey.insert(key, client);
+    for (const QString &lookAlike : lookAlikeKeys)
+        m_byLookAlike.insert(lookAlike, client);
+}
+
+void ConnectionManager::unregisterNick(Client *client)
+{
+    if (m_byNickKey.value(client->nickKey) == client)
+        m_byNickKey.remove(client->nickKey);
+    for (const QString &lookAlike : std::as_const(client->lookAlikeKeys)) {
+        if (m_byLookAlike.value(lookAlike) == client)
+            m_byLookAlike.remove(lookAlike);
+    }
+}
+
+const ConnectionManager::Client *
+ConnectionManager::lookAlikeHolder(const QStringList &lookAlikeKeys, const Client *except) const
+{
+    for (const QString &lookAlike : lookAlikeKeys) {
+        const Client *holder = m_byLookAlike.value(lookAlike);
+        if (holder && holder != except)
+            return holder;
+    }
+    return nullptr;
 }
 
 ConnectionManager::Client *ConnectionManager::findByNick(const QString &nick) const

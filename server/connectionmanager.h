@@ -121,6 +121,10 @@ private:
     void removeClient(Client *client);
     void liftMute(Client *client);
 
+    void registerNick(Client *client, const QString &nick, const QString &key,
+                      const QStringList &lookAlikeKeys);
+    void unregisterNick(Client *client);
+    const Client *lookAlikeHolder(const QStringList &lookAlikeKeys, const Client *except) const;
     Client *findByNick(const QString &nick) const;
     const Ban *findBan(const QString &nickKey, const QString &address) const;
     void expireBans();
@@ -137,7 +141,7 @@ private:
     std::unique_ptr<NickRules> m_nickRules;
     std::unordered_map<quint64, std::unique_ptr<Client>> m_clients;
     QHash<QString, Client *> m_byNickKey; // case-folded nickname
-    QHash<QString, Client *> m_bySkeleton; // look-alike skeleton
+    QHash<QString, Client *> m_byLookAlike; // every look-alike key of every nickname
     QHash<QString, int> m_perAddress;
     std::unordered_map<QString, std::unique_ptr<Room>> m_rooms;
     QList<Ban> m_bans;

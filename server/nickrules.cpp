@@ -72,24 +72,41 @@ QString NickRules::skeleton(const QString &nick) const
     // Compatibility forms (full-width letters, ligatures) fold first, then case, then the
     // confusables: "ＡLICE", "alice" and "аlice" with a Cyrillic a all meet on one key.
     const QString folded = nick.normalized(QString::NormalizationForm_KC).toCaseFolded();
+    return confusableSkeleton(folded).toCaseFolded();
+}
+
+QStringList NickRules::lookAlikeKeys(const QString &nick) const
+{
+    QStringList keys {skeleton(nick)};
+    // Case folding first hides that a capital I passes for a small l ("Ian", "lan"); the
+    // confusables applied to the name as written catch that.
+    const QString asWritten
+        = confusableSkeleton(nick.normalized(QString::NormalizationForm_KC)).toCaseFolded();
+    if (asWritten != keys.constFirst())
+        keys.append(asWritten);
+    return keys;
+}
+
+QString NickRules::confusableSkeleton(const QString &text) const
+{
     if (!m_checker)
-        return folded;
+        return text;
 
     UErrorCode status = U_ZERO_ERROR;
-    QString out(folded.size() * 2 + 8, Qt::Uninitialized);
-    int32_t length = uspoof_getSkeleton(
-        m_checker, 0, reinterpret_cast<const UChar *>(folded.utf16()), int32_t(folded.size()),
-        reinterpret_cast<UChar *>(out.data()), int32_t(out.size()), &status);
+    QString out(text.size() * 2 + 8, Qt::Uninitialized);
+    const auto source = reinterpret_cast<const UChar *>(text.utf16());
+    int32_t length
+        = uspoof_getSkeleton(m_checker, 0, source, int32_t(text.size()),
+                             reinterpret_cast<UChar *>(out.data()), int32_t(out.size()), &status);
     if (status == U_BUFFER_OVERFLOW_ERROR) {
         status = U_ZERO_ERROR;
         out.resize(length);
-        length = uspoof_getSkeleton(m_checker, 0, reinterpret_cast<const UChar *>(folded.utf16()),
-                                    int32_t(folded.size()), reinterpret_cast<UChar *>(out.data()),
-                                    int32_t(out.size()), &status);
+        length = uspoof_getSkeleton(m_checker, 0, source, int32_t(text.size()),
+                                    reinterpret_cast<UChar *>(out.data()), int32_t(out.size()),
+                                    &status);
     }
     if (U_FAILURE(status))
-        return folded;
+        return text;
     out.resize(length);
-    // The skeleton itself may carry case distinctions again ("l" versus "I" both map to "l").
-    return out.toCaseFolded();
+    return out;
 }

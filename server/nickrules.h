@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QString>
+#include <QStringList>
 
 struct USpoofChecker;
 
@@ -22,8 +23,14 @@ public:
     static QString caseKey(const QString &nick);
     // The key under which look-alike nicknames collide.
     QString skeleton(const QString &nick) const;
+    // Every key under which the nickname collides with look-alikes: the skeleton, and one
+    // more where the letters' case itself is what deceives. Two nicknames look alike when
+    // their keys meet.
+    QStringList lookAlikeKeys(const QString &nick) const;
 
 private:
+    QString confusableSkeleton(const QString &text) const;
+
     int m_maxLength;
     USpoofChecker *m_checker = nullptr;
 };

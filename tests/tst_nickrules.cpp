@@ -17,6 +17,8 @@ private Q_SLOTS:
     void caseKey_data();
     void caseKey();
     void lookAlikes_data();
+    void lookAlikeKeys_data();
+    void lookAlikeKeys();
     void lookAlikes();
 };
 
@@ -161,6 +163,37 @@ void TestNickRules::lookAlikes()
     QVERIFY(!skeletonA.isEmpty());
     QVERIFY2((skeletonA == skeletonB) == collide,
              qPrintable(u"skeletons '%1' and '%2'"_s.arg(skeletonA, skeletonB)));
+}
+
+void TestNickRules::lookAlikeKeys_data()
+{
+    QTest::addColumn<QString>("a");
+    QTest::addColumn<QString>("b");
+    QTest::addColumn<bool>("collide");
+
+    QTest::newRow("capital I for small l") << u"Ian"_s << u"lan"_s << true;
+    QTest::newRow("capital I inside") << u"bILL"_s << u"blll"_s << true;
+    QTest::newRow("digit one for small l") << u"pau1"_s << u"paul"_s << true;
+    QTest::newRow("case") << u"Alice"_s << u"aLICE"_s << true;
+    QTest::newRow("Cyrillic a") << u"alice"_s << u"\u0430lice"_s << true;
+    QTest::newRow("small i and small l differ") << u"ian"_s << u"lan"_s << false;
+    QTest::newRow("different names") << u"alice"_s << u"bob"_s << false;
+}
+
+void TestNickRules::lookAlikeKeys()
+{
+    QFETCH(QString, a);
+    QFETCH(QString, b);
+    QFETCH(bool, collide);
+
+    const NickRules rules;
+    const QStringList keysA = rules.lookAlikeKeys(a);
+    const QStringList keysB = rules.lookAlikeKeys(b);
+    bool meet = false;
+    for (const QString &key : keysA)
+        meet = meet || keysB.contains(key);
+    QVERIFY2(meet == collide,
+             qPrintable(u"keys [%1] and [%2]"_s.arg(keysA.join(u", "_s), keysB.join(u", "_s))));
 }
 
 QTEST_GUILESS_MAIN(TestNickRules)
