@@ -45,7 +45,7 @@ void ServerHost::start(const ServerConfig &config)
         Qt::BlockingQueuedConnection);
 
     if (!ok) {
-        QMetaObject::invokeMethod(server, &QObject::deleteLater, Qt::QueuedConnection);
+        server->deleteLater();
         qCWarning(lcServer).noquote() << error;
         Q_EMIT startFailed(error);
         return;
@@ -64,6 +64,8 @@ void ServerHost::stop(const QString &notice)
     QMetaObject::invokeMethod(
         server, [server, notice] { server->stop(notice); }, Qt::BlockingQueuedConnection);
     // The close frames go out on the network thread's event loop before the server goes.
-    QMetaObject::invokeMethod(server, &QObject::deleteLater, Qt::QueuedConnection);
+    // deleteLater() posts the deletion itself, which the thread carries out even when it is
+    // told to quit right away; a queued call to it would be dropped then, and the server leak.
+    server->deleteLater();
     Q_EMIT stopped();
 }
