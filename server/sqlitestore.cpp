@@ -267,7 +267,7 @@ bool SqliteStore::open(const QString &filePath, Mode mode)
         m_updateLastId = std::make_unique<QSqlQuery>(m_db);
         if (!m_insertMessage->prepare(
                 u"INSERT INTO messages (%1) VALUES (?, ?, ?, ?, ?, ?)"_s.arg(MessageColumns))
-            || !m_updateLastId->prepare(u"UPDATE meta SET value = max(value, ?)"
+            || !m_updateLastId->prepare(u"UPDATE meta SET value = max(CAST(value AS INTEGER), ?)"
                                         " WHERE key = 'last_message_id'"_s)) {
             const QString detail
                 = errorText(m_insertMessage->lastError()) + errorText(m_updateLastId->lastError());
