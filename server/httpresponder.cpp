@@ -387,10 +387,12 @@ void HttpResponder::serve(QTcpSocket *socket, const QByteArray &head, int writeT
 {
     const HttpRequest request = parse(head);
     const Response response = respond(request);
-    qCDebug(lcHttp).noquote() << socket->peerAddress().toString() + u':'
-            + QString::number(socket->peerPort())
-                              << QString::fromLatin1(request.method)
-                              << QString::fromLatin1(request.path) << response.status;
+    const QString peer
+        = socket->peerAddress().toString() + u':' + QString::number(socket->peerPort());
+    if (request.result == HttpRequest::Result::Ok)
+        qCDebug(lcHttp).noquote() << peer << request.method << request.path << response.status;
+    else
+        qCDebug(lcHttp).noquote() << peer << "sent a head we refuse:" << response.status;
 
     // Nothing more is read from this connection: whatever the peer still sends is dropped.
     socket->readAll();
