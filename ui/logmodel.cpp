@@ -77,7 +77,9 @@ QVariant LogModel::data(const QModelIndex &index, int role) const
         case RoomColumn:
             if (e.kind == LogEntry::Direct)
                 return tr("direct");
-            return e.room.isEmpty() ? QString() : u'#' + e.room;
+            if (e.room.isEmpty())
+                return e.kind == LogEntry::Notice ? tr("everyone") : QString();
+            return QString(u'#' + e.room);
         case SenderColumn:
             if (e.kind == LogEntry::Direct)
                 return QString(e.sender + QStringLiteral(" → ") + e.recipient);

@@ -285,11 +285,6 @@ void MainWindow::createActions()
     connect(m_clearLogAction, &QAction::triggered, m_log, &LogModel::clear);
     connect(m_followAction, &QAction::triggered, this, &MainWindow::setFollowLog);
     connect(m_quitAction, &QAction::triggered, this, &QWidget::close);
-
-    m_muteMenu = new QMenu(this);
-    m_muteMenu->addAction(m_muteAction);
-    m_muteMenu->addAction(m_muteTenMinutesAction);
-    m_muteMenu->addAction(m_muteHourAction);
 }
 
 void MainWindow::createToolBar()
@@ -305,10 +300,6 @@ void MainWindow::createToolBar()
     bar->addAction(m_kickAction);
     bar->addAction(m_banAction);
     bar->addAction(m_muteAction);
-    if (auto *button = qobject_cast<QToolButton *>(bar->widgetForAction(m_muteAction))) {
-        button->setMenu(m_muteMenu);
-        button->setPopupMode(QToolButton::MenuButtonPopup);
-    }
     bar->addAction(m_unmuteAction);
     bar->addAction(m_banListAction);
     bar->addSeparator();
@@ -803,7 +794,7 @@ void MainWindow::onClientDisconnected(quint64 id, const QString &nick, const QSt
     // A connection that never said hello is noise in the log; the table showed it while it lasted.
     if (nick.isEmpty())
         return;
-    log(LogEntry::Disconnected, reason.isEmpty() ? tr("disconnected") : reason, {}, nick);
+    log(LogEntry::Disconnected, reason.isEmpty() ? tr("left the server") : reason, {}, nick);
 }
 
 void MainWindow::onMessagePosted(const ChatMessage &message)
@@ -886,6 +877,7 @@ void MainWindow::onStatsUpdated(const QList<ClientStats> &clients, const ServerC
     m_counters = counters;
     m_statsPending = true;
     m_rateSum += counters.messagesPerSecond;
+    m_deliverySum += counters.deliveriesPerSecond;
     ++m_rateSamples;
 }
 
@@ -913,15 +905,18 @@ void MainWindow::applyPendingStats()
 
 void MainWindow::onClockTick()
 {
-    // The chart takes the second's average rate: single snapshots cover a quarter second each
-    // and jump about.
-    if (m_host->isRunning()) {
-        const double rate
-            = m_rateSamples > 0 ? m_rateSum / m_rateSamples : m_counters.messagesPerSecond;
-        m_chart->addSample(m_counters.connections, rate);
+    if (m_rateSamples > 0) {
+        m_messageRate = m_rateSum / m_rateSamples;
+        m_deliveryRate = m_deliverySum / m_rateSamples;
+    } else {
+        m_messageRate = m_counters.messagesPerSecond;
+        m_deliveryRate = m_counters.deliveriesPerSecond;
     }
     m_rateSum = 0;
+    m_deliverySum = 0;
     m_rateSamples = 0;
+    if (m_host->isRunning())
+        m_chart->addSample(m_counters.connections, m_messageRate);
     updateStatusPanel();
     updateRoomFilter();
 }
@@ -966,9 +961,8 @@ void MainWindow::updateStatusPanel()
     number(m_usersLabel, m_counters.users);
     number(m_roomsLabel, m_counters.rooms);
     number(m_totalLabel, qint64(m_counters.messagesTotal));
-    m_rateLabel->setText(running ? formatRate(m_counters.messagesPerSecond) : QStringLiteral("–"));
-    m_deliveriesLabel->setText(running ? formatRate(m_counters.deliveriesPerSecond)
-                                       : QStringLiteral("–"));
+    m_rateLabel->setText(running ? formatRate(m_messageRate) : QStringLiteral("–"));
+    m_deliveriesLabel->setText(running ? formatRate(m_deliveryRate) : QStringLiteral("–"));
 
     const QString title = running ? tr("%1 — LanChat").arg(m_config.name)
                                   : tr("%1 — LanChat (stopped)").arg(m_config.name);

@@ -151,8 +151,13 @@ private:
     ServerCounters m_counters;
     QList<ClientStats> m_pendingStats;
     bool m_statsPending = false;
-    double m_rateSum = 0; // messages per second over this second's snapshots
+    // The rates the server reports for each quarter second jump about; the window shows their
+    // average over the last second.
+    double m_rateSum = 0;
+    double m_deliverySum = 0;
     int m_rateSamples = 0;
+    double m_messageRate = 0;
+    double m_deliveryRate = 0;
     QHash<quint64, QString> m_addresses;
     QHash<QString, QString> m_topics;
     QSet<QString> m_logRooms;
@@ -207,7 +212,6 @@ private:
     QAction *m_followAction = nullptr;
     QAction *m_findAction = nullptr;
     QAction *m_quitAction = nullptr;
-    QMenu *m_muteMenu = nullptr;
 
     QTimer m_statsTimer;
     QTimer m_clockTimer;

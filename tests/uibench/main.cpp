@@ -6,6 +6,7 @@
 #include "announcedialog.h"
 #include "chatload.h"
 #include "connectionmodel.h"
+#include "kickdialog.h"
 #include "logmodel.h"
 #include "mainwindow.h"
 #include "stallmeter.h"
@@ -148,6 +149,8 @@ int runServerBench(int clients, int roomCount, double rate, double lobbyShare, i
         u"  rows: %1 connections, %2 log lines (cap %3)"_s.arg(window.connectionModel()->rowCount())
             .arg(window.logModel()->rowCount())
             .arg(window.logModel()->capacity()));
+    // The server says goodbye before the clients go, so nothing writes to a vanished socket.
+    window.stopServer();
     return 0;
 }
 
@@ -260,7 +263,7 @@ int runScreenshot(const QString &path, int seconds)
         u"the server in the corner is running hot again"_s,
         u"who brought the extra HDMI cable?"_s,
         u"gg, that was close"_s,
-        u"pizza's here, come grab a slice 🍕"_s,
+        u"pizza's here, come grab a slice"_s,
         u"I'll host the next match, joining in 2"_s,
         u"can someone pass me the wifi password?"_s,
         u"it's on the whiteboard by the door"_s,
@@ -279,26 +282,35 @@ int runScreenshot(const QString &path, int seconds)
         print(u"the clients did not all join"_s);
         return 1;
     }
-    load.setRate(1.5);
-    runFor(seconds * 1000 / 3);
+    load.setRate(3);
+    // The host's actions come near the end, so that they are still in view in the log.
+    runFor(std::max(0, seconds * 1000 - 14'000));
 
-    // The host at work: a topic, an announcement, and a mute, all through the window.
+    // The host at work, all through the window: a topic, an announcement, a mute and a kick.
     window.findChild<QAction *>(u"topicAction"_s)->trigger();
     if (auto *topic = findDialog<TopicDialog>(window)) {
         topic->setRoom(u"games"_s);
         topic->setTopic(u"Finals at 9 pm, bracket on the wall"_s);
         topic->accept();
     }
-    runFor(seconds * 1000 / 6);
+    runFor(4000);
     window.findChild<QAction *>(u"announceAction"_s)->trigger();
     if (auto *announce = findDialog<AnnounceDialog>(window)) {
         announce->setText(u"Pizza is here! Kitchen, now."_s);
         announce->accept();
     }
-    runFor(seconds * 1000 / 6);
+    runFor(4000);
     if (window.selectConnection(u"mallory"_s))
         window.findChild<QAction *>(u"muteAction"_s)->trigger();
-    runFor(seconds * 1000 / 3);
+    runFor(3000);
+    if (window.selectConnection(u"oscar"_s)) {
+        window.findChild<QAction *>(u"kickAction"_s)->trigger();
+        if (auto *kick = findDialog<KickDialog>(window)) {
+            kick->setReason(u"Time to sleep, see you tomorrow"_s);
+            kick->accept();
+        }
+    }
+    runFor(2500);
 
     window.selectConnection(u"erin"_s);
     runFor(600);

@@ -2,7 +2,18 @@
 
 #include <algorithm>
 
+#include <time.h>
+
 using namespace Qt::StringLiterals;
+
+namespace {
+qint64 threadCpuNs()
+{
+    timespec ts {};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return qint64(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+} // namespace
 
 StallMeter::StallMeter(QObject *parent)
     : QObject(parent)
@@ -17,7 +28,7 @@ StallMeter::StallMeter(QObject *parent)
 void StallMeter::start()
 {
     m_clock.start();
-    m_lastNs = -1;
+    reset();
     m_timer.start();
 }
 
@@ -30,6 +41,8 @@ void StallMeter::reset()
 {
     m_gapsNs.clear();
     m_lastNs = -1;
+    m_startWallNs = m_clock.isValid() ? m_clock.nsecsElapsed() : 0;
+    m_startCpuNs = threadCpuNs();
 }
 
 void StallMeter::onTick()
@@ -61,13 +74,15 @@ QString StallMeter::summary() const
         return std::count_if(sorted.begin(), sorted.end(),
                              [ms](qint64 ns) { return ns > qint64(ms * 1e6); });
     };
+    const qint64 wallNs = std::max<qint64>(1, m_clock.nsecsElapsed() - m_startWallNs);
+    const qint64 cpuNs = threadCpuNs() - m_startCpuNs;
     qint64 stalledNs = 0;
     for (qint64 ns : sorted) {
         if (ns > 16'000'000)
             stalledNs += ns;
     }
     return u"ticks %1  gap p50 %2 ms  p99 %3 ms  p99.9 %4 ms  worst %5 ms  "
-           "gaps >16 ms: %6  >50 ms: %7  >100 ms: %8  time in gaps >16 ms: %9 ms"_s
+           "gaps >16 ms: %6  >50 ms: %7  >100 ms: %8  time in gaps >16 ms: %9 ms  window thread busy %10%"_s
                .arg(sorted.size())
                .arg(at(0.5), 0, 'f', 2)
                .arg(at(0.99), 0, 'f', 2)
@@ -76,5 +91,6 @@ QString StallMeter::summary() const
                .arg(over(16))
                .arg(over(50))
                .arg(over(100))
-               .arg(stalledNs / 1'000'000);
+               .arg(stalledNs / 1'000'000)
+               .arg(100.0 * double(cpuNs) / double(wallNs), 0, 'f', 1);
 }

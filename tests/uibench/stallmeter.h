@@ -20,7 +20,8 @@ public:
     // Forgets the gaps measured so far.
     void reset();
 
-    // A line of figures: ticks, worst gap, percentiles, and how many gaps passed 16/50/100 ms.
+    // A line of figures: ticks, worst gap, percentiles, how many gaps passed 16/50/100 ms, and
+    // the processor time the loop's thread used, which tells its own work from waiting for a core.
     QString summary() const;
     double worstMs() const;
 
@@ -30,5 +31,7 @@ private:
     QTimer m_timer;
     QElapsedTimer m_clock;
     qint64 m_lastNs = -1;
+    qint64 m_startWallNs = 0;
+    qint64 m_startCpuNs = 0;
     std::vector<qint64> m_gapsNs;
 };
