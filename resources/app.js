@@ -1077,6 +1077,7 @@ function renderMessages() {
   const stick = isNearEnd();
   const top = list.scrollTop;
   list.replaceChildren();
+  delete list.dataset.day;
   $('empty-state').hidden = Boolean(conversation);
   if (!conversation)
     return;
@@ -1100,11 +1101,13 @@ function renderMessages() {
 function appendEntryNode(entry, previous, follow = true) {
   const list = $('messages');
   const stick = follow && isNearEnd();
+  const newDay = startsDay(list, entry.ts);
   let node;
 
   switch (entry.kind) {
   case 'message': {
-    const continues = previous && previous.kind === 'message' && sameNick(previous.from, entry.from)
+    const continues = !newDay && previous && previous.kind === 'message'
+      && sameNick(previous.from, entry.from)
       && Date.parse(entry.ts) - Date.parse(previous.ts) < GROUP_WINDOW_MS;
     node = make('li', 'message' + (continues ? ' continued' : '') + (entry.mine ? ' mine' : '')
       + (entry.mentions ? ' mentions' : ''));
@@ -1154,9 +1157,34 @@ function appendEntryNode(entry, previous, follow = true) {
   const start = list.querySelector('.start');
   if (start)
     start.remove();
+  if (newDay)
+    list.append(make('li', 'day', dayLabel(entry.ts)));
   list.append(node);
   if (stick)
     scrollToEnd();
+}
+
+// True when ts falls on another day than the list's last dated entry, or, for the first one,
+// on a day before today; the list remembers the day it has reached.
+function startsDay(list, ts) {
+  const date = new Date(ts);
+  if (!ts || Number.isNaN(date.getTime()))
+    return false;
+  const day = date.toDateString();
+  const last = list.dataset.day;
+  list.dataset.day = day;
+  return last ? last !== day : day !== new Date().toDateString();
+}
+
+function dayLabel(ts) {
+  const date = new Date(ts);
+  const today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  if (date.toDateString() === today.toDateString())
+    return 'Today';
+  if (date.toDateString() === yesterday.toDateString())
+    return 'Yesterday';
+  return date.toLocaleDateString([], { weekday: 'long', month: 'long', day: 'numeric' });
 }
 
 function isNearEnd() {

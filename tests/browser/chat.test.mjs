@@ -213,6 +213,49 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     assert.equal(await reader.page.$eval('#messages', (list) => list.scrollTop), 60);
   });
 
+  test('history from earlier days is split by day', async () => {
+    // The page talks to a stand-in server here, so that messages can carry any time.
+    const context = await browser.newContext();
+    people.push({ context });
+    const page = await context.newPage();
+    // Noon of a day before today, in the same time zone as the browser's.
+    const now = new Date();
+    const noon = (daysAgo, minutes = 0) => new Date(now.getFullYear(), now.getMonth(),
+      now.getDate() - daysAgo, 12, minutes);
+    const message = (id, date, text) => ({
+      id, room: 'lobby', from: 'old', text, ts: date.toISOString(),
+    });
+    await page.routeWebSocket(/\/ws$/, (socket) => {
+      socket.onMessage((data) => {
+        const request = JSON.parse(data);
+        if (request.type !== 'hello')
+          return;
+        socket.send(JSON.stringify({
+          type: 'welcome', nick: request.nick, server: { name: 'Stand-in', version: '1' },
+          motd: '', limits: {}, rooms: [{ name: 'lobby', members: 1, topic: '' }],
+        }));
+        socket.send(JSON.stringify({
+          type: 'joined', room: 'lobby', topic: '', members: [request.nick, 'old'],
+          history: [
+            message(1, noon(3), 'three days ago'),
+            message(2, noon(3, 1), 'a minute later'),
+            message(3, noon(1), 'yesterday'),
+            message(4, now, 'just now'),
+          ],
+        }));
+      });
+    });
+    await page.goto(host.url);
+    await page.fill('#nick-input', 'reader2');
+    await page.click('#login-button');
+    await waitForText(page, '#messages .message .text', 'just now');
+    const days = await texts(page, '#messages .day');
+    assert.equal(days.length, 3);
+    assert.deepEqual(days.slice(1), ['Yesterday', 'Today']);
+    // The two messages of three days ago stay one group under one header.
+    assert.equal(await page.$$eval('#messages .message.continued', (nodes) => nodes.length), 1);
+  });
+
   test('works in one column on a phone', async () => {
     const phone = await person('phone', { viewport: { width: 390, height: 844 } });
     const { page } = phone;
