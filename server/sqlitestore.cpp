@@ -656,7 +656,10 @@ QList<ChatMessage> SqliteStore::search(const QString &query, int limit) const
     }
     for (qsizetype i = 0; i < shortWords.size(); ++i)
         sql += u" AND m.text LIKE ? ESCAPE '\\'"_s;
-    sql += u" ORDER BY m.id DESC LIMIT ?"_s;
+    // Ordering by the index's own rowid lets FTS5 walk its matches newest first and stop at the
+    // limit, instead of sorting every match.
+    sql += phrases.isEmpty() ? u" ORDER BY m.id DESC LIMIT ?"_s
+                             : u" ORDER BY f.rowid DESC LIMIT ?"_s;
 
     QSqlQuery select(m_db);
     select.setForwardOnly(true);
