@@ -256,6 +256,47 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     assert.equal(await page.$$eval('#messages .message.continued', (nodes) => nodes.length), 1);
   });
 
+  test('backs off exponentially while the server stays away', async () => {
+    // A stand-in server that welcomes once, goes away, and then turns every try down.
+    const context = await browser.newContext();
+    people.push({ context });
+    const page = await context.newPage();
+    const tries = [];
+    await page.routeWebSocket(/\/ws$/, (socket) => {
+      tries.push(Date.now());
+      if (tries.length > 1) {
+        socket.close({ code: 1013, reason: 'Try again later' });
+        return;
+      }
+      socket.onMessage((data) => {
+        const request = JSON.parse(data);
+        socket.send(JSON.stringify({
+          type: 'welcome', nick: request.nick, server: { name: 'Stand-in', version: '1' },
+          motd: '', limits: {}, rooms: [],
+        }));
+        socket.send(JSON.stringify({
+          type: 'joined', room: 'lobby', topic: '', members: [request.nick], history: [],
+        }));
+        setTimeout(() => socket.close({ code: 1001, reason: 'Going away' }), 200);
+      });
+    });
+    await page.goto(host.url);
+    await page.fill('#nick-input', 'patient');
+    await page.click('#login-button');
+    await page.waitForSelector('#chat:not([hidden])');
+    await page.waitForSelector('#banner:not([hidden])');
+    const lostAt = Date.now();
+
+    // Waits of about 1, 2 and 4 seconds (each give or take a fifth): two or three tries in
+    // the window; a fixed one-second retry would make six or more.
+    await page.waitForTimeout(7000);
+    const retries = tries.slice(1).map((t) => t - lostAt);
+    assert.ok(retries.length >= 2 && retries.length <= 3, `retries at ${retries} ms`);
+    assert.ok(retries[1] - retries[0] >= 1400, `retries at ${retries} ms`);
+    assert.match(await page.textContent('#banner-text'), /Reconnecting/);
+    assert.equal(await page.isVisible('#chat'), true);
+  });
+
   test('works in one column on a phone', async () => {
     const phone = await person('phone', { viewport: { width: 390, height: 844 } });
     const { page } = phone;
