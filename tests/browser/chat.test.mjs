@@ -297,6 +297,47 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     assert.equal(await page.isVisible('#chat'), true);
   });
 
+  test('after a lost connection, waits out its own old nickname', async () => {
+    // The stand-in still holds the lost connection's nickname at the first try, as a server
+    // does until it notices the connection is gone.
+    const context = await browser.newContext();
+    people.push({ context });
+    const page = await context.newPage();
+    let tries = 0;
+    await page.routeWebSocket(/\/ws$/, (socket) => {
+      const attempt = ++tries;
+      socket.onMessage((data) => {
+        const request = JSON.parse(data);
+        if (request.type !== 'hello')
+          return;
+        if (attempt === 2) {
+          socket.send(JSON.stringify({
+            type: 'error', code: 'nick_taken', message: 'That nickname is in use.',
+          }));
+          return;
+        }
+        socket.send(JSON.stringify({
+          type: 'welcome', nick: request.nick, server: { name: 'Stand-in', version: '1' },
+          motd: '', limits: {}, rooms: [],
+        }));
+        socket.send(JSON.stringify({
+          type: 'joined', room: 'lobby', topic: '', members: [request.nick], history: [],
+        }));
+        if (attempt === 1)
+          setTimeout(() => socket.close({ code: 1001, reason: 'Going away' }), 200);
+      });
+    });
+    await page.goto(host.url);
+    await page.fill('#nick-input', 'steady');
+    await page.click('#login-button');
+    await page.waitForSelector('#banner:not([hidden])');
+    await page.waitForFunction(() => document.getElementById('banner').hidden
+      && document.getElementById('connection-state').textContent === 'online');
+    assert.equal(tries, 3);
+    await waitForText(page, '#my-nick', 'steady');
+    assert.equal(await page.isVisible('#chat'), true);
+  });
+
   test('works in one column on a phone', async () => {
     const phone = await person('phone', { viewport: { width: 390, height: 844 } });
     const { page } = phone;
