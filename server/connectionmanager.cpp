@@ -1119,6 +1119,11 @@ void ConnectionManager::record(int kind, const QString &target, const QString &r
     Q_EMIT hostActionTaken(action);
 }
 
+void ConnectionManager::reportBans()
+{
+    emitBans();
+}
+
 void ConnectionManager::emitBans()
 {
     Q_EMIT bansChanged(m_bans);

@@ -63,6 +63,9 @@ public Q_SLOTS:
     void setTopic(const QString &room, const QString &topic);
     // Sends the notice and closes every connection with 1001.
     void shutdown(const QString &notice);
+    // Emits bansChanged() with the bans in force, for an observer that connects after they were
+    // loaded (the window, when the server starts).
+    void reportBans();
     // Reads each room's latest messages from the store again, after the host cleared it.
     void reloadHistory();
 
