@@ -45,6 +45,7 @@ private Q_SLOTS:
     void kickFromSelectedRow();
     void banKeepsOutUntilUnbanned_data();
     void banKeepsOutUntilUnbanned();
+    void storedBansShowAfterRestart();
     void muteBlocksSay();
     void announcementReachesEveryone_data();
     void announcementReachesEveryone();
@@ -312,6 +313,36 @@ void TestMainWindow::banKeepsOutUntilUnbanned()
     QVERIFY(back);
 }
 
+void TestMainWindow::storedBansShowAfterRestart()
+{
+    QTemporaryDir data;
+    QVERIFY(data.isValid());
+    ServerConfig config = m_window->config();
+    config.storeEnabled = true;
+    config.dataDir = data.path();
+    m_window = std::make_unique<MainWindow>(config);
+    QVERIFY(m_window->isServerRunning());
+
+    auto mallory = join(u"mallory"_s);
+    QVERIFY(mallory);
+    select(u"mallory"_s);
+    QTRY_VERIFY(action("banAction")->isEnabled());
+    action("banAction")->trigger();
+    auto *dialog = waitForDialog<BanDialog>();
+    QVERIFY(dialog);
+    dialog->setReason(u"spam"_s);
+    dialog->accept();
+    QTRY_COMPARE(m_window->banModel()->rowCount(), 1);
+
+    // A new window on the same data: the ban list is there from the start.
+    m_window.reset();
+    m_window = std::make_unique<MainWindow>(config);
+    QVERIFY(m_window->isServerRunning());
+    QTRY_COMPARE(m_window->banModel()->rowCount(), 1);
+    QCOMPARE(m_window->banModel()->banAt(0).nick, u"mallory"_s);
+    QCOMPARE(m_window->banModel()->banAt(0).reason, u"spam"_s);
+}
+
 void TestMainWindow::muteBlocksSay()
 {
     auto alice = join(u"alice"_s);
@@ -461,8 +492,7 @@ void TestMainWindow::settingsAreSavedAndApplied()
     QVERIFY(bob.open(m_window->serverPort()));
     QVERIFY(bob.hello(u"bob"_s));
     const QJsonObject welcome = bob.framesOfType(u"welcome"_s).value(0);
-    QCOMPARE(welcome.value(u"server"_s).toObject().value(u"name"_s).toString(),
-             u"Renamed party"_s);
+    QCOMPARE(welcome.value(u"server"_s).toObject().value(u"name"_s).toString(), u"Renamed party"_s);
 }
 
 void TestMainWindow::qrCodeShowsFirstJoinUrl()

@@ -726,7 +726,11 @@ void MainWindow::connectManager(ConnectionManager *manager)
     connect(manager, &ConnectionManager::hostActionFailed, this, &MainWindow::onHostActionFailed,
             queued);
 
-    callManager([](ConnectionManager *m) { m->setStatsInterval(StatsIntervalMs); });
+    callManager([](ConnectionManager *m) {
+        m->setStatsInterval(StatsIntervalMs);
+        // Bans kept from earlier runs are loaded before the window connects.
+        m->reportBans();
+    });
 }
 
 template<typename Call> void MainWindow::callManager(Call call)
