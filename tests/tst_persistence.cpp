@@ -10,6 +10,7 @@
 #include <QProcess>
 #include <QSignalSpy>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -328,11 +329,14 @@ void TestPersistence::killedServerLosesNothingReceived()
                            u"127.0.0.1"_s, u"--data-dir"_s, dataDir, u"--config"_s, settingsFile});
             if (!process.waitForStarted(10'000))
                 return false;
+            // Listening once a connection to the port succeeds, or gone if it exits.
             const bool listening = TestClient::waitUntil(
                 [&] {
-                    return process.state() != QProcess::Running
-                        || process.peek(1 << 20).contains(
-                            QByteArray(":" + QByteArray::number(*port)));
+                    if (process.state() != QProcess::Running)
+                        return true;
+                    QTcpSocket socket;
+                    socket.connectToHost(QHostAddress::LocalHost, *port);
+                    return socket.waitForConnected(200);
                 },
                 10'000);
             if (listening && process.state() == QProcess::Running)
