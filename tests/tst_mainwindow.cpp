@@ -4,6 +4,7 @@
 #include "banmodel.h"
 #include "connectionmodel.h"
 #include "kickdialog.h"
+#include "logfilterproxy.h"
 #include "logmodel.h"
 #include "mainwindow.h"
 #include "qrcodewidget.h"
@@ -57,6 +58,8 @@ private Q_SLOTS:
     void busyPortIsReported();
     void followPausesWhenScrolledUp();
     void logModelKeepsItsCapacity();
+    void logFilterNarrowsTheLog_data();
+    void logFilterNarrowsTheLog();
     void connectionModelAppliesSnapshots();
 
 private:
@@ -576,6 +579,66 @@ void TestMainWindow::logModelKeepsItsCapacity()
     QCOMPARE(log.rowCount(), 100);
     QCOMPARE(log.entryAt(0).text, u"110"_s);
     QCOMPARE(log.entryAt(99).text, u"209"_s);
+}
+
+void TestMainWindow::logFilterNarrowsTheLog_data()
+{
+    QTest::addColumn<QString>("room");
+    QTest::addColumn<QString>("user");
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<bool>("presence");
+    QTest::addColumn<QStringList>("expected");
+
+    const QString all;
+    QTest::newRow("everything") << all << all << all << true
+                                << QStringList {u"hello"_s, u"gg"_s, u"psst"_s, u"joined"_s,
+                                                u"pizza"_s};
+    QTest::newRow("one room, with notices to everyone")
+        << u"lobby"_s << all << all << true << QStringList {u"hello"_s, u"joined"_s, u"pizza"_s};
+    QTest::newRow("direct messages")
+        << LogFilterProxy::directRoom() << all << all << true << QStringList {u"psst"_s};
+    QTest::newRow("a user, as sender or recipient")
+        << all << u"ALICE"_s << all << true << QStringList {u"hello"_s, u"psst"_s};
+    QTest::newRow("text") << all << all << u"GG"_s << true << QStringList {u"gg"_s};
+    QTest::newRow("without comings and goings")
+        << all << all << all << false << QStringList {u"hello"_s, u"gg"_s, u"psst"_s, u"pizza"_s};
+}
+
+void TestMainWindow::logFilterNarrowsTheLog()
+{
+    QFETCH(QString, room);
+    QFETCH(QString, user);
+    QFETCH(QString, text);
+    QFETCH(bool, presence);
+    QFETCH(QStringList, expected);
+
+    LogModel log;
+    const auto add = [&log](LogEntry::Kind kind, const QString &room, const QString &sender,
+                            const QString &recipient, const QString &text) {
+        LogEntry e;
+        e.kind = kind;
+        e.room = room;
+        e.sender = sender;
+        e.recipient = recipient;
+        e.text = text;
+        log.append(e);
+    };
+    add(LogEntry::Message, u"lobby"_s, u"alice"_s, {}, u"hello"_s);
+    add(LogEntry::Message, u"games"_s, u"bob"_s, {}, u"gg"_s);
+    add(LogEntry::Direct, {}, u"carol"_s, u"alice"_s, u"psst"_s);
+    add(LogEntry::Joined, u"lobby"_s, u"dave"_s, {}, u"joined"_s);
+    add(LogEntry::Notice, {}, u"host"_s, {}, u"pizza"_s);
+    log.flush();
+
+    LogFilterProxy proxy(&log);
+    proxy.setRoom(room);
+    proxy.setUser(user);
+    proxy.setText(text);
+    proxy.setShowPresence(presence);
+    QStringList shown;
+    for (int row = 0; row < proxy.rowCount(); ++row)
+        shown.append(proxy.index(row, LogModel::TextColumn).data().toString());
+    QCOMPARE(shown, expected);
 }
 
 void TestMainWindow::connectionModelAppliesSnapshots()
