@@ -691,9 +691,9 @@ StepResult LoadGenerator::runStep(double rate, double secondsToRun)
     const int64_t sendEnd = monotonicNs();
     const double cpuSend = cpuSeconds() - cpuStart;
 
-    // Everything sent should arrive within the latency limit; a little slack beyond that tells a
-    // late message from a lost one.
-    const auto drain = int64_t(std::max(1.0, 3 * m_options.p99LimitMs / 1000.0) * 1e9);
+    // Everything sent should arrive within the latency limit; generous slack beyond that tells
+    // a late message from a lost one.
+    const auto drain = int64_t(std::max(3.0, 10 * m_options.p99LimitMs / 1000.0) * 1e9);
     loop(sendEnd + drain, [&] { return m_outstanding == 0; });
     const int64_t lastArrival = m_lastArrival;
     const double serverCpu = readCpuSeconds(m_options.serverPid) - serverCpuStart;
