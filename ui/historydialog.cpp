@@ -153,8 +153,9 @@ void HistoryDialog::search()
     } else if (found.size() >= ResultLimit) {
         showStatus(tr("The newest %1 matches; add words to narrow the search.").arg(ResultLimit));
     } else {
-        showStatus(
-            tr("%n message(s) found among %1 stored.", nullptr, int(found.size())).arg(total));
+        showStatus(found.size() == 1
+                       ? tr("1 message found among %1 stored.").arg(total)
+                       : tr("%1 messages found among %2 stored.").arg(found.size()).arg(total));
     }
 }
 
@@ -175,8 +176,9 @@ bool HistoryDialog::exportTo(const QString &fileName)
         qCWarning(lcUi).noquote() << error;
         return false;
     }
-    showStatus(tr("Exported %n message(s) to %1.", nullptr, int(count))
-                   .arg(QDir::toNativeSeparators(fileName)));
+    const QString file = QDir::toNativeSeparators(fileName);
+    showStatus(count == 1 ? tr("Exported 1 message to %1.").arg(file)
+                          : tr("Exported %1 messages to %2.").arg(count).arg(file));
     return true;
 }
 
