@@ -82,8 +82,8 @@ QString StallMeter::summary() const
             stalledNs += ns;
     }
     return u"ticks %1  gap p50 %2 ms  p99 %3 ms  p99.9 %4 ms  worst %5 ms  "
-           "gaps >16 ms: %6  >50 ms: %7  >100 ms: %8  time in gaps >16 ms: %9 ms  window thread busy %10%"_s
-               .arg(sorted.size())
+           "gaps >16 ms: %6  >50 ms: %7  >100 ms: %8  "
+           "time in gaps >16 ms: %9 ms  window thread busy %10%"_s.arg(sorted.size())
                .arg(at(0.5), 0, 'f', 2)
                .arg(at(0.99), 0, 'f', 2)
                .arg(at(0.999), 0, 'f', 2)
