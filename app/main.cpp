@@ -158,6 +158,12 @@ int main(int argc, char *argv[])
     qSetMessagePattern(u"%{time yyyy-MM-dd hh:mm:ss.zzz} %{if-category}%{category}: %{endif}"
                        u"%{message}"_s);
 
+    // GLib's main loop finds a socket notifier by walking a list, which makes every write to
+    // one of thousands of clients cost time in proportion to their number; Qt's own event
+    // dispatcher keeps them in a hash. Only an explicit setting in the environment wins.
+    if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
+
     // Decide before any application object exists: QApplication needs a display.
     bool headless = !hasDisplay();
     for (int i = 1; i < argc; ++i) {

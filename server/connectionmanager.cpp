@@ -11,6 +11,10 @@
 #include <QWebSocket>
 
 #include <algorithm>
+
+#ifdef Q_OS_UNIX
+#include <sys/socket.h>
+#endif
 #include <deque>
 
 using namespace Qt::StringLiterals;
@@ -71,6 +75,7 @@ struct ConnectionManager::Client
     bool overflowed = false; // passed the cap on unsent data; about to be dropped
     bool closing = false; // the client started a close handshake
     bool closed = false; // our close frame is out: nothing may follow it
+    QByteArray corked; // frames held until the end of this pass of the event loop
     QString nick;
     QString nickKey;
     QStringList lookAlikeKeys;
@@ -708,11 +713,29 @@ void ConnectionManager::sendWire(Client *client, const QByteArray &wire)
         return;
     qint64 pending = 0;
     if (QTcpSocket *transport = client->transport) {
-        // The frame is complete and shared: writing it costs no encoding per recipient.
-        transport->write(wire);
-        pending = transport->bytesToWrite();
+        // Lost, with its disconnect still queued: the client is about to go.
+        if (!transport->isOpen())
+            return;
+        if (transport->bytesToWrite() == 0) {
+            // Corked: everything a client is sent in one pass of the event loop leaves in one
+            // system call when the pass is over, without the socket's own write buffering.
+            if (client->corked.isEmpty()) {
+                m_corked.append(client->id);
+                if (!m_uncorkPending) {
+                    m_uncorkPending = true;
+                    QMetaObject::invokeMethod(this, &ConnectionManager::uncorkAll,
+                                              Qt::QueuedConnection);
+                }
+            }
+            client->corked.append(wire);
+        } else {
+            // The kernel is full for this client; the socket queues behind what it holds.
+            transport->write(wire);
+        }
+        pending = client->corked.size() + transport->bytesToWrite();
         if (pending > m_config.maxPendingBytes) {
             // The cap is on what the kernel will not take yet: hand it over before judging.
+            uncork(client);
             transport->flush();
             pending = transport->bytesToWrite();
         }
@@ -730,6 +753,38 @@ void ConnectionManager::sendWire(Client *client, const QByteArray &wire)
         // Cut off after the walk over the room is done, never in the middle of it.
         client->overflowed = true;
         m_overflowed.append(client->id);
+    }
+}
+
+void ConnectionManager::uncork(Client *client)
+{
+    if (client->corked.isEmpty())
+        return;
+    const QByteArray data = std::exchange(client->corked, {});
+    QTcpSocket *transport = client->transport;
+    if (!transport || !transport->isOpen())
+        return;
+    qint64 sent = 0;
+#ifdef Q_OS_UNIX
+    // Straight to the kernel: no copy into the socket's buffer, no write notifier to arm.
+    const ssize_t result = ::send(int(transport->socketDescriptor()), data.constData(),
+                                  size_t(data.size()), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (result > 0)
+        sent = result;
+        // Any other failure is the socket's to find and report: it gets the data as it is.
+#endif
+    if (sent < data.size())
+        transport->write(data.constData() + sent, data.size() - sent);
+}
+
+void ConnectionManager::uncorkAll()
+{
+    m_uncorkPending = false;
+    const QList<quint64> ids = std::exchange(m_corked, {});
+    for (quint64 id : ids) {
+        const auto it = m_clients.find(id);
+        if (it != m_clients.end())
+            uncork(it->second.get());
     }
 }
 
@@ -781,6 +836,7 @@ void ConnectionManager::closeClient(Client *client, int closeCode, const QString
     if (!socket || client->closed)
         return;
     client->closed = true;
+    uncork(client); // what was said before the close frame goes before it
     socket->close(QWebSocketProtocol::CloseCode(closeCode), reason);
     QTimer::singleShot(CloseGraceMs, socket, [socket] { socket->abort(); });
 }
@@ -1179,8 +1235,10 @@ void ConnectionManager::pingAll()
 {
     for (auto &entry : m_clients) {
         Client *client = entry.second.get();
-        if (!client->departed && client->socket)
+        if (!client->departed && client->socket) {
+            uncork(client);
             client->socket->ping();
+        }
     }
 }
 

@@ -107,6 +107,9 @@ private:
     static QByteArray wireFrame(const QJsonObject &object);
     void sendWire(Client *client, const QByteArray &wire);
     void broadcast(const Room &room, const QByteArray &wire, const Client *except = nullptr);
+    // Hands the frames held for the client to the kernel.
+    void uncork(Client *client);
+    void uncorkAll();
     // Drops the clients whose unsent data passed the cap, once no room list is being walked.
     void processOverflowed();
 
@@ -152,6 +155,8 @@ private:
     QList<ChatMessage> m_unstored; // accepted, waiting for the store
     bool m_flushPending = false;
     QList<quint64> m_overflowed; // clients to drop for unread data
+    QList<quint64> m_corked; // clients with frames held for the end of the pass
+    bool m_uncorkPending = false;
     quint64 m_nextClientId = 1;
     quint64 m_nextBanId = 1;
     quint64 m_nextMessageId = 1;
