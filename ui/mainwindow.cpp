@@ -149,6 +149,7 @@ MainWindow::MainWindow(const ServerConfig &config, QWidget *parent)
     createMenus();
 
     auto *main = new QSplitter(Qt::Vertical, this);
+    main->setObjectName(QStringLiteral("mainSplitter"));
     main->setChildrenCollapsible(false);
     main->addWidget(createConnectionsPanel());
     main->addWidget(createLogPanel());
@@ -156,6 +157,7 @@ MainWindow::MainWindow(const ServerConfig &config, QWidget *parent)
     main->setStretchFactor(1, 3);
 
     auto *outer = new QSplitter(Qt::Horizontal, this);
+    outer->setObjectName(QStringLiteral("outerSplitter"));
     outer->setChildrenCollapsible(false);
     outer->addWidget(main);
     outer->addWidget(createStatusPanel());
@@ -177,6 +179,7 @@ MainWindow::MainWindow(const ServerConfig &config, QWidget *parent)
     m_clockTimer.start();
 
     resize(1320, 820);
+    restoreLayout();
     updateActions();
     updateStatusPanel();
     startServer();
@@ -391,6 +394,13 @@ QWidget *MainWindow::createConnectionsPanel()
             &MainWindow::updateActions);
     connect(m_connectionsView, &QWidget::customContextMenuRequested, this,
             &MainWindow::showConnectionsMenu);
+    // A double click follows that person in the log.
+    connect(m_connectionsView, &QAbstractItemView::doubleClicked, this,
+            [this](const QModelIndex &index) {
+                const QString nick = index.data(ConnectionModel::NickRole).toString();
+                if (!nick.isEmpty())
+                    m_logUser->setText(nick);
+            });
 
     auto *top = new QHBoxLayout;
     top->addWidget(m_connectionsTitle);
@@ -1374,6 +1384,38 @@ void MainWindow::log(int kind, const QString &text, const QString &room, const Q
     log(entry);
 }
 
+// The window's size, its panes and the tables' columns, as the host left them.
+void MainWindow::saveLayout()
+{
+    QSettings settings;
+    settings.beginGroup(QStringLiteral("window"));
+    settings.setValue(QStringLiteral("geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("state"), saveState());
+    const auto splitters = findChildren<QSplitter *>();
+    for (QSplitter *splitter : splitters)
+        settings.setValue(splitter->objectName(), splitter->saveState());
+    settings.setValue(QStringLiteral("connectionsHeader"),
+                      m_connectionsView->horizontalHeader()->saveState());
+    settings.setValue(QStringLiteral("logHeader"), m_logView->horizontalHeader()->saveState());
+    settings.endGroup();
+}
+
+void MainWindow::restoreLayout()
+{
+    QSettings settings;
+    settings.beginGroup(QStringLiteral("window"));
+    restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray());
+    restoreState(settings.value(QStringLiteral("state")).toByteArray());
+    const auto splitters = findChildren<QSplitter *>();
+    for (QSplitter *splitter : splitters)
+        splitter->restoreState(settings.value(splitter->objectName()).toByteArray());
+    m_connectionsView->horizontalHeader()->restoreState(
+        settings.value(QStringLiteral("connectionsHeader")).toByteArray());
+    m_logView->horizontalHeader()->restoreState(
+        settings.value(QStringLiteral("logHeader")).toByteArray());
+    settings.endGroup();
+}
+
 void MainWindow::closeEvent(QCloseEvent *event)
 {
     if (m_host->isRunning() && m_counters.connections > 0 && !m_quitConfirmed) {
@@ -1395,6 +1437,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
         box->open();
         return;
     }
+    saveLayout();
     if (m_host->isRunning())
         m_host->stop(tr("The host closed LanChat."));
     if (m_tray)

@@ -137,6 +137,9 @@ private:
     void showConnectionsMenu(const QPoint &pos);
     void showLogMenu(const QPoint &pos);
 
+    void saveLayout();
+    void restoreLayout();
+
     void log(LogEntry entry);
     void log(int kind, const QString &text, const QString &room = {}, const QString &sender = {});
     QStringList knownRooms() const;
