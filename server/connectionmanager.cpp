@@ -473,23 +473,31 @@ void ConnectionManager::handleJoin(Client *client, const Request &request)
     joinRoom(client, request.room, request.ref, member);
 }
 
-void ConnectionManager::handleLeave(Client *client, const Request &request)
+ConnectionManager::Room *ConnectionManager::memberRoom(Client *client, const Request &request)
 {
     if (!Protocol::isValidRoomName(request.room)) {
         sendError(client, Error::RoomInvalid, request.ref);
-        return;
+        return nullptr;
     }
     const auto it = m_rooms.find(request.room);
     if (it == m_rooms.end() || !it->second->members.contains(client)) {
         sendError(client, Error::NotInRoom, request.ref);
-        return;
+        return nullptr;
     }
-    const QString name = it->second->name;
+    return it->second.get();
+}
+
+void ConnectionManager::handleLeave(Client *client, const Request &request)
+{
+    Room *room = memberRoom(client, request);
+    if (!room)
+        return;
+    const QString name = room->name;
     QJsonObject left {{"type"_L1, u"left"_s}, {"room"_L1, name}};
     if (!request.ref.isEmpty())
         left.insert("ref"_L1, request.ref);
     send(client, left);
-    leaveRoom(client, it->second.get(), u"left"_s, {});
+    leaveRoom(client, room, u"left"_s, {});
 }
 
 void ConnectionManager::leaveRoom(Client *client, Room *room, const QString &event,
@@ -510,20 +518,13 @@ void ConnectionManager::leaveRoom(Client *client, Room *room, const QString &eve
 
 void ConnectionManager::handleSay(Client *client, const Request &request)
 {
-    if (!Protocol::isValidRoomName(request.room)) {
-        sendError(client, Error::RoomInvalid, request.ref);
-        return;
-    }
     if (!Protocol::hasVisibleCharacter(request.text)
         || Protocol::codePointLength(request.text) > m_config.textLength) {
         sendError(client, Error::TextInvalid, request.ref);
         return;
     }
-    const auto it = m_rooms.find(request.room);
-    if (it == m_rooms.end() || !it->second->members.contains(client)) {
-        sendError(client, Error::NotInRoom, request.ref);
+    if (!memberRoom(client, request))
         return;
-    }
     if (client->muted) {
         sendError(client, Error::Muted, request.ref);
         return;
@@ -622,15 +623,9 @@ void ConnectionManager::deliver(const ChatMessage &message)
 
 void ConnectionManager::handleTyping(Client *client, const Request &request)
 {
-    if (!Protocol::isValidRoomName(request.room)) {
-        sendError(client, Error::RoomInvalid, request.ref);
+    Room *room = memberRoom(client, request);
+    if (!room)
         return;
-    }
-    const auto it = m_rooms.find(request.room);
-    if (it == m_rooms.end() || !it->second->members.contains(client)) {
-        sendError(client, Error::NotInRoom, request.ref);
-        return;
-    }
     if (client->muted) {
         sendError(client, Error::Muted, request.ref);
         return;
@@ -641,7 +636,7 @@ void ConnectionManager::handleTyping(Client *client, const Request &request)
     client->lastTypingMs = now;
     const QJsonObject typing {
         {"type"_L1, u"typing"_s}, {"room"_L1, request.room}, {"nick"_L1, client->nick}};
-    broadcast(*it->second, wireFrame(typing), client);
+    broadcast(*room, wireFrame(typing), client);
 }
 
 void ConnectionManager::handleNick(Client *client, const Request &request)
@@ -1011,7 +1006,7 @@ void ConnectionManager::ban(const QString &nick, const QString &address, int sec
         : banAddress.isEmpty()               ? banNick
                                              : banNick + u'@' + banAddress;
     record(ModerationAction::BanAction, target, reason, ban.until);
-    emitBans();
+    reportBans();
     processOverflowed();
 }
 
@@ -1029,7 +1024,7 @@ void ConnectionManager::unban(quint64 banId)
     m_bans.erase(it);
     qCInfo(lcServer).noquote() << "host lifted the ban on" << target;
     record(ModerationAction::Unban, target, {});
-    emitBans();
+    reportBans();
 }
 
 void ConnectionManager::mute(const QString &nick, int seconds)
@@ -1177,11 +1172,6 @@ void ConnectionManager::record(int kind, const QString &target, const QString &r
 
 void ConnectionManager::reportBans()
 {
-    emitBans();
-}
-
-void ConnectionManager::emitBans()
-{
     Q_EMIT bansChanged(m_bans);
 }
 
@@ -1191,7 +1181,7 @@ void ConnectionManager::expireBans()
     const qsizetype before = m_bans.size();
     m_bans.removeIf([&now](const Ban &ban) { return ban.until.isValid() && ban.until <= now; });
     if (m_bans.size() != before)
-        emitBans();
+        reportBans();
 }
 
 void ConnectionManager::sweep()

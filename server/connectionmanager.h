@@ -94,6 +94,8 @@ private:
     void handleRequest(Client *client, const Protocol::Request &request);
     void handleHello(Client *client, const Protocol::Request &request);
     void handleJoin(Client *client, const Protocol::Request &request);
+    // The room the request names, if the client is in it; otherwise answers with the error.
+    Room *memberRoom(Client *client, const Protocol::Request &request);
     void handleLeave(Client *client, const Protocol::Request &request);
     void handleSay(Client *client, const Protocol::Request &request);
     void handleDm(Client *client, const Protocol::Request &request);
@@ -134,7 +136,6 @@ private:
     Client *findByNick(const QString &nick) const;
     const Ban *findBan(const QString &nickKey, const QString &address) const;
     void expireBans();
-    void emitBans();
     void record(int kind, const QString &target, const QString &reason,
                 const QDateTime &until = {});
     QJsonArray roomList() const;
