@@ -3,6 +3,7 @@
 #include "chatserver.h"
 #include "chattypes.h"
 #include "logging.h"
+#include "threadhandover.h"
 
 ServerHost::ServerHost(QObject *parent)
     : QObject(parent)
@@ -34,15 +35,17 @@ void ServerHost::start(const ServerConfig &config)
     quint16 port = 0;
     QMetaObject::invokeMethod(
         server,
-        [server, &ok, &error, &urls, &port] {
+        [server, &ok, &error, &urls, &port, handOver = LanChat::ThreadHandOver()] {
             ok = server->listen();
             error = server->errorString();
             if (ok) {
                 urls = server->joinUrls();
                 port = server->port();
             }
+            LanChat::handOver();
         },
         Qt::BlockingQueuedConnection);
+    LanChat::takeOver();
 
     if (!ok) {
         server->deleteLater();
@@ -62,7 +65,13 @@ void ServerHost::stop(const QString &notice)
     m_running = false;
     ChatServer *server = std::exchange(m_server, nullptr);
     QMetaObject::invokeMethod(
-        server, [server, notice] { server->stop(notice); }, Qt::BlockingQueuedConnection);
+        server,
+        [server, notice, handOver = LanChat::ThreadHandOver()] {
+            server->stop(notice);
+            LanChat::handOver();
+        },
+        Qt::BlockingQueuedConnection);
+    LanChat::takeOver();
     // The close frames go out on the network thread's event loop before the server goes.
     // deleteLater() posts the deletion itself, which the thread carries out even when it is
     // told to quit right away; a queued call to it would be dropped then, and the server leak.

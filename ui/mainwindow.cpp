@@ -17,6 +17,7 @@
 #include "serverhost.h"
 #include "settingsdialog.h"
 #include "sqlitestore.h"
+#include "threadhandover.h"
 #include "topicdialog.h"
 #include "uilogging.h"
 
@@ -323,6 +324,7 @@ void MainWindow::createMenus()
         dialog->setAttribute(Qt::WA_DeleteOnClose);
         connect(dialog, &HistoryDialog::historyCleared, this, [this] {
             if (m_manager) {
+                LanChat::handOver();
                 QMetaObject::invokeMethod(m_manager.data(), &ConnectionManager::reloadHistory,
                                           Qt::QueuedConnection);
             }
@@ -752,7 +754,8 @@ template<typename Call> void MainWindow::callManager(Call call)
     }
     // Runs on the network thread; dropped if the manager is gone by then.
     QMetaObject::invokeMethod(
-        manager, [manager, call] { call(manager); }, Qt::QueuedConnection);
+        manager, [manager, call, handOver = LanChat::ThreadHandOver()] { call(manager); },
+        Qt::QueuedConnection);
 }
 
 // ---------------------------------------------------------------------------------------------

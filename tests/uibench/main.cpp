@@ -10,6 +10,7 @@
 #include "logmodel.h"
 #include "mainwindow.h"
 #include "stallmeter.h"
+#include "threadhandover.h"
 #include "topicdialog.h"
 
 #include <QAction>
@@ -65,20 +66,31 @@ struct LoadThread
         thread.setObjectName(u"chat-load"_s);
         load = new ChatLoad(options);
         load->moveToThread(&thread);
+        // Deleted by the thread as it finishes: a queued deleteLater() could still be waiting
+        // when quit() ends the loop, and the load would leak.
+        QObject::connect(&thread, &QThread::finished, load, &QObject::deleteLater);
         thread.start();
+        LanChat::handOver();
         QMetaObject::invokeMethod(load, &ChatLoad::start, Qt::QueuedConnection);
     }
     ~LoadThread()
     {
-        QMetaObject::invokeMethod(load, &ChatLoad::stop, Qt::BlockingQueuedConnection);
-        QMetaObject::invokeMethod(load, &QObject::deleteLater, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            load,
+            [l = load, handOver = LanChat::ThreadHandOver()] {
+                l->stop();
+                LanChat::handOver();
+            },
+            Qt::BlockingQueuedConnection);
+        LanChat::takeOver();
         thread.quit();
         thread.wait();
     }
     void setRate(double rate)
     {
         QMetaObject::invokeMethod(
-            load, [l = load, rate] { l->setRate(rate); }, Qt::QueuedConnection);
+            load, [l = load, rate, handOver = LanChat::ThreadHandOver()] { l->setRate(rate); },
+            Qt::QueuedConnection);
     }
 };
 
