@@ -162,7 +162,7 @@ void ConnectionManager::setStore(ChatStore *store)
 
 void ConnectionManager::setStatsInterval(int ms)
 {
-    if (ms <= 0) {
+    if (ms <= 0 || m_shuttingDown) {
         m_statsTimer.stop();
         return;
     }
@@ -1136,8 +1136,9 @@ void ConnectionManager::shutdown(const QString &notice)
     if (m_shuttingDown)
         return;
     m_shuttingDown = true;
-    m_sweepTimer.stop();
-    m_pingTimer.stop();
+    // No snapshot after this one: it would show connections that are about to go.
+    for (QTimer *timer : {&m_sweepTimer, &m_pingTimer, &m_statsTimer})
+        timer->stop();
     if (m_store && m_flushPending)
         flushUnstored();
 

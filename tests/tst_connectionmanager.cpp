@@ -201,6 +201,7 @@ private Q_SLOTS:
     void hostActionOnNobody();
     void shutdown_data();
     void shutdown();
+    void noStatsAfterShutdown();
 
     // Faults, order and load
     void binaryFrame();
@@ -1451,6 +1452,24 @@ void TestConnectionManager::shutdown()
     }
     QVERIFY(unnamed->waitClosed());
     QCOMPARE(unnamed->closeCode(), int(Protocol::CloseGoingAway));
+}
+
+// A snapshot taken after the shutdown would show the host connections that are already gone.
+void TestConnectionManager::noStatsAfterShutdown()
+{
+    QVERIFY(start());
+    CONNECT_AS(alice, u"alice"_s);
+    ConnectionManager *manager = m_server->manager();
+    QSignalSpy stats(manager, &ConnectionManager::statsUpdated);
+    manager->setStatsInterval(5);
+    QTRY_VERIFY(stats.size() >= 2);
+
+    manager->shutdown(u"Closing time"_s);
+    stats.clear();
+    // Waits on purpose: what is checked is that nothing comes in forty stats intervals.
+    QTest::qWait(200);
+    QCOMPARE(stats.size(), 0);
+    QVERIFY(alice->waitClosed());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -889,6 +889,9 @@ void MainWindow::onBansChanged(const QList<Ban> &bans)
 
 void MainWindow::onStatsUpdated(const QList<ClientStats> &clients, const ServerCounters &counters)
 {
+    // A snapshot still queued from a server that has stopped since would bring its rows back.
+    if (sender() != m_manager)
+        return;
     // Only the newest snapshot matters; the timer applies it, however many came meanwhile.
     m_pendingStats = clients;
     m_counters = counters;
