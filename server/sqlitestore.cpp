@@ -20,16 +20,27 @@ namespace {
 
 constexpr qint64 DayMs = 24 * 60 * 60 * 1000;
 constexpr int PruneIntervalMs = 60 * 60 * 1000;
+// Indexing waits for this long without a new message, and then takes this many at a time:
+// about a millisecond of work each, short enough that nobody waits for it.
+constexpr int IndexQuietMs = 100;
+constexpr int IndexSliceRows = 200;
+constexpr int IndexRetryMs = 10 * 1000;
+// Past this many unindexed messages a slice goes in at every pause-length interval, busy or not.
+constexpr quint64 IndexBacklogLimit = 50000;
 // Enough for any history length the host picks; only used when nothing is kept on disk.
 constexpr int MemoryHistoryLength = 500;
 const QString DriverName = u"QSQLITE"_s;
 
-// Schema version 1. The full-text index is an external-content FTS5 table kept in step by
-// triggers, so the text is stored once. The trigram tokenizer finds words in any script,
-// including those written without spaces, and ignores case.
-const char *const SchemaV1[] = {
+// Schema version 2. The full-text index is an external-content FTS5 table, so the text is
+// stored once. The trigram tokenizer finds words in any script, including those written
+// without spaces, and ignores case. Messages are indexed after they are stored, in small slices
+// while the server has a moment (see indexPending()): indexing costs several times more than
+// storing, and must not slow delivery. meta's fts_indexed_to is the highest id the index holds;
+// the delete trigger touches the index only for rows it holds, as FTS5 requires.
+const char *const SchemaV2[] = {
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID",
     "INSERT INTO meta (key, value) VALUES ('last_message_id', 0)",
+    "INSERT INTO meta (key, value) VALUES ('fts_indexed_to', 0)",
     "CREATE TABLE messages ("
     " id INTEGER PRIMARY KEY,"
     " room TEXT," // NULL for a direct message
@@ -41,15 +52,6 @@ const char *const SchemaV1[] = {
     "CREATE INDEX messages_ts ON messages (ts)",
     "CREATE VIRTUAL TABLE messages_fts USING fts5 (text, content = 'messages',"
     " content_rowid = 'id', tokenize = 'trigram case_sensitive 0')",
-    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
-    " INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END",
-    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
-    " INSERT INTO messages_fts (messages_fts, rowid, text)"
-    " VALUES ('delete', old.id, old.text); END",
-    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN"
-    " INSERT INTO messages_fts (messages_fts, rowid, text)"
-    " VALUES ('delete', old.id, old.text);"
-    " INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END",
     "CREATE TABLE bans ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT," // ban ids are never reused
     " nick TEXT,"
@@ -64,6 +66,28 @@ const char *const SchemaV1[] = {
     " reason TEXT NOT NULL DEFAULT '',"
     " at INTEGER NOT NULL,"
     " until INTEGER)",
+};
+
+// The triggers that keep the index in step with deletions and edits, in version 2 and later.
+const char *const IndexTriggersV2[] = {
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages"
+    " WHEN old.id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_indexed_to')"
+    " BEGIN INSERT INTO messages_fts (messages_fts, rowid, text)"
+    " VALUES ('delete', old.id, old.text); END",
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages"
+    " WHEN old.id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_indexed_to')"
+    " BEGIN INSERT INTO messages_fts (messages_fts, rowid, text)"
+    " VALUES ('delete', old.id, old.text);"
+    " INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END",
+};
+
+// Version 1 indexed every message in the same transaction as its insert; its index is whole.
+const char *const UpgradeV1ToV2[] = {
+    "DROP TRIGGER messages_fts_insert",
+    "DROP TRIGGER messages_fts_delete",
+    "DROP TRIGGER messages_fts_update",
+    "INSERT OR REPLACE INTO meta (key, value)"
+    " VALUES ('fts_indexed_to', (SELECT coalesce(max(id), 0) FROM messages))",
 };
 
 const QString MessageColumns = u"id, room, sender, recipient, text, ts"_s;
@@ -154,6 +178,8 @@ SqliteStore::SqliteStore()
     : m_connectionName(nextConnectionName())
 {
     m_pruneTimer.setInterval(PruneIntervalMs);
+    m_indexTimer.setSingleShot(true);
+    QObject::connect(&m_indexTimer, &QTimer::timeout, &m_indexTimer, [this] { indexWhenQuiet(); });
     QObject::connect(&m_pruneTimer, &QTimer::timeout, &m_pruneTimer, [this] {
         if (prune() < 0)
             warn();
@@ -235,7 +261,8 @@ bool SqliteStore::open(const QString &filePath, Mode mode)
     }
 
     if (mode == Mode::ReadOnly) {
-        if (version < SchemaVersion) {
+        // Version 1 differs only in when messages are indexed, which a reader need not know.
+        if (version < 1) {
             close();
             return fail(u"it was written by an older LanChat; start the server once to "
                         "upgrade it"_s,
@@ -274,13 +301,17 @@ bool SqliteStore::open(const QString &filePath, Mode mode)
             close();
             return fail(u"cannot prepare its statements"_s, detail);
         }
-        if (prune() < 0) {
+        bool ok = false;
+        m_indexedTo = storedIndexedTo(&ok);
+        if (!ok || prune() < 0) {
             const QString error = m_errorString;
             close();
             m_errorString = error;
             return false;
         }
         m_pruneTimer.start();
+        if (m_lastMessageId > quint64(m_indexedTo))
+            m_indexTimer.start(IndexQuietMs);
     }
 
     qCInfo(lcStore).noquote() << u"Opened %1%2; the last message id is %3"_s.arg(
@@ -292,6 +323,9 @@ bool SqliteStore::open(const QString &filePath, Mode mode)
 void SqliteStore::close()
 {
     m_pruneTimer.stop();
+    m_indexTimer.stop();
+    m_sinceAppend.invalidate();
+    m_indexedTo = 0;
     m_insertMessage.reset();
     m_updateLastId.reset();
     if (m_db.isOpen() && m_mode == Mode::ReadWrite)
@@ -382,21 +416,30 @@ bool SqliteStore::migrate(int fromVersion)
     if (!m_db.transaction())
         return fail(u"cannot write to it"_s, errorText(m_db.lastError()));
 
-    // Each step takes the file one version further; later versions append their steps here.
-    bool ok = true;
-    if (fromVersion < 1) {
-        for (const char *statement : SchemaV1) {
+    auto run = [this](const auto &statements, const QString &what) {
+        for (const char *statement : statements) {
             QSqlQuery query(m_db);
             if (!query.exec(QString::fromLatin1(statement))) {
                 const QString detail = errorText(query.lastError());
                 m_db.rollback();
-                if (detail.contains(u"fts5"_s)) {
+                if (detail.contains(u"fts5"_s))
                     return fail(u"this SQLite library has no FTS5 full-text search"_s, detail);
-                }
-                return fail(u"cannot create its tables"_s, detail);
+                return fail(what, detail);
             }
         }
+        return true;
+    };
+    // A new file gets the current schema at once; an older one goes up a version at a time.
+    if (fromVersion < 1) {
+        if (!run(SchemaV2, u"cannot create its tables"_s))
+            return false;
+    } else if (fromVersion == 1) {
+        if (!run(UpgradeV1ToV2, u"cannot upgrade it"_s))
+            return false;
     }
+    if (!run(IndexTriggersV2, u"cannot create its tables"_s))
+        return false;
+    bool ok = true;
     ok = ok && exec(u"PRAGMA application_id = %1"_s.arg(ApplicationId), u"cannot write to it"_s)
         && exec(u"PRAGMA user_version = %1"_s.arg(SchemaVersion), u"cannot write to it"_s);
     if (!ok || !m_db.commit()) {
@@ -571,8 +614,13 @@ bool SqliteStore::appendMessages(const QList<ChatMessage> &messages)
     }
 
     m_lastMessageId = highest;
-    if (m_retentionDays == 0)
+    if (m_retentionDays == 0) {
         rememberInMemory(messages);
+    } else {
+        m_sinceAppend.start();
+        if (!m_indexTimer.isActive())
+            m_indexTimer.start(IndexQuietMs);
+    }
     return true;
 }
 
@@ -646,13 +694,24 @@ QList<ChatMessage> SqliteStore::search(const QString &query, int limit) const
     if (phrases.isEmpty() && shortWords.isEmpty())
         return {};
 
+    // One bound for both halves, so that a server indexing meanwhile neither hides a message
+    // nor shows one twice.
+    bool ok = false;
+    const qint64 indexedTo = storedIndexedTo(&ok);
+    if (!ok)
+        return {};
+    bool failed = false;
+    QList<ChatMessage> found = searchUnindexed(words, indexedTo, limit, &failed);
+    if (failed || found.size() >= limit)
+        return found;
+
     QString sql;
     if (!phrases.isEmpty()) {
         sql = u"SELECT m.id, m.room, m.sender, m.recipient, m.text, m.ts FROM messages_fts f"
-              " JOIN messages m ON m.id = f.rowid WHERE messages_fts MATCH ?"_s;
+              " JOIN messages m ON m.id = f.rowid WHERE messages_fts MATCH ? AND f.rowid <= ?"_s;
     } else {
         sql = u"SELECT m.id, m.room, m.sender, m.recipient, m.text, m.ts FROM messages m"
-              " WHERE 1"_s;
+              " WHERE m.id <= ?"_s;
     }
     for (qsizetype i = 0; i < shortWords.size(); ++i)
         sql += u" AND m.text LIKE ? ESCAPE '\\'"_s;
@@ -666,14 +725,117 @@ QList<ChatMessage> SqliteStore::search(const QString &query, int limit) const
     select.prepare(sql);
     if (!phrases.isEmpty())
         select.addBindValue(phrases.join(u' '));
+    select.addBindValue(indexedTo);
     for (const QString &pattern : std::as_const(shortWords))
         select.addBindValue(pattern);
-    select.addBindValue(limit);
+    select.addBindValue(limit - found.size());
     if (!select.exec()) {
+        failQuery(u"cannot search"_s, select);
+        return found;
+    }
+    return found + selectMessages(select);
+}
+
+QList<ChatMessage> SqliteStore::searchUnindexed(const QStringList &words, qint64 indexedTo,
+                                                int limit, bool *failed) const
+{
+    // Only what arrived since the index last caught up: a few slices' worth, unless the server
+    // has been busy without a pause for a long while.
+    QSqlQuery select(m_db);
+    select.setForwardOnly(true);
+    select.prepare(u"SELECT %1 FROM messages WHERE id > ? ORDER BY id DESC"_s.arg(MessageColumns));
+    select.addBindValue(indexedTo);
+    if (!select.exec()) {
+        *failed = true;
         failQuery(u"cannot search"_s, select);
         return {};
     }
-    return selectMessages(select);
+    QList<ChatMessage> found;
+    while (found.size() < limit && select.next()) {
+        const QString text = select.value(4).toString();
+        const bool all = std::all_of(words.cbegin(), words.cend(), [&text](const QString &word) {
+            return text.contains(word, Qt::CaseInsensitive);
+        });
+        if (all)
+            found.append(messageFromRow(select));
+    }
+    return found;
+}
+
+qint64 SqliteStore::storedIndexedTo(bool *ok) const
+{
+    // A file of version 1 has no such row: its index holds every message.
+    QSqlQuery query(m_db);
+    *ok = query.exec(u"SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
+                     " WHERE key = 'fts_indexed_to'), (SELECT max(id) FROM messages), 0)"_s)
+        && query.next();
+    if (!*ok) {
+        failQuery(u"cannot search"_s, query);
+        return 0;
+    }
+    return query.value(0).toLongLong();
+}
+
+int SqliteStore::indexPending(int maxRows)
+{
+    if (!m_insertMessage || maxRows <= 0)
+        return 0;
+    if (!m_db.transaction()) {
+        fail(u"cannot start a transaction"_s, errorText(m_db.lastError()));
+        return -1;
+    }
+    QSqlQuery slice(m_db);
+    slice.prepare(u"SELECT max(id), count(*) FROM (SELECT id FROM messages WHERE id > ?"
+                  " ORDER BY id LIMIT ?)"_s);
+    slice.addBindValue(m_indexedTo);
+    slice.addBindValue(maxRows);
+    if (!slice.exec() || !slice.next()) {
+        failQuery(u"cannot index messages"_s, slice);
+        m_db.rollback();
+        return -1;
+    }
+    const qint64 upTo = slice.value(0).isNull() ? m_indexedTo : slice.value(0).toLongLong();
+    const int rows = slice.value(1).toInt();
+    slice.finish();
+
+    QSqlQuery insert(m_db);
+    insert.prepare(u"INSERT INTO messages_fts (rowid, text)"
+                   " SELECT id, text FROM messages WHERE id > ? AND id <= ?"_s);
+    insert.addBindValue(m_indexedTo);
+    insert.addBindValue(upTo);
+    QSqlQuery mark(m_db);
+    mark.prepare(u"UPDATE meta SET value = ? WHERE key = 'fts_indexed_to'"_s);
+    mark.addBindValue(upTo);
+    if (!insert.exec() || !mark.exec()) {
+        failQuery(u"cannot index messages"_s, insert.lastError().isValid() ? insert : mark);
+        m_db.rollback();
+        return -1;
+    }
+    if (!m_db.commit()) {
+        fail(u"cannot index messages"_s, errorText(m_db.lastError()));
+        m_db.rollback();
+        return -1;
+    }
+    m_indexedTo = upTo;
+    return rows;
+}
+
+void SqliteStore::indexWhenQuiet()
+{
+    // Delivery comes first: a slice waits for a pause in the traffic, unless so much has piled
+    // up that searching it unindexed would be slow.
+    const bool quiet = !m_sinceAppend.isValid() || m_sinceAppend.elapsed() >= IndexQuietMs;
+    if (!quiet && m_lastMessageId - quint64(m_indexedTo) < IndexBacklogLimit) {
+        m_indexTimer.start(IndexQuietMs);
+        return;
+    }
+    const int indexed = indexPending(IndexSliceRows);
+    if (indexed < 0) {
+        warn();
+        m_indexTimer.start(IndexRetryMs);
+    } else if (indexed == IndexSliceRows) {
+        m_indexTimer.start(quiet ? 0 : IndexQuietMs);
+    }
 }
 
 QList<ChatMessage> SqliteStore::latestMessages(int limit) const

@@ -2,6 +2,7 @@
 
 #include "chatstore.h"
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QSqlDatabase>
 #include <QTimer>
@@ -32,7 +33,7 @@ public:
     enum class Mode { ReadWrite, ReadOnly };
 
     // The schema this LanChat writes; PRAGMA user_version holds it in the file.
-    static constexpr int SchemaVersion = 1;
+    static constexpr int SchemaVersion = 2;
     // PRAGMA application_id of a LanChat database ("LnCh").
     static constexpr qint32 ApplicationId = 0x4c6e4368;
     static constexpr int DefaultRetentionDays = 30;
@@ -80,7 +81,11 @@ public:
 
     // Messages whose text holds every word of query (case-insensitive, any script), newest
     // first. Words of one or two characters match as substrings too, just more slowly.
+    // Messages not yet in the full-text index are read one by one, so none is missed.
     QList<ChatMessage> search(const QString &query, int limit) const;
+    // Adds up to maxRows stored messages to the full-text index, oldest first; returns how many,
+    // -1 on error. The store calls it by itself when the traffic pauses.
+    int indexPending(int maxRows);
     // The latest stored messages of every room and every direct conversation, newest first.
     QList<ChatMessage> latestMessages(int limit) const;
     // Calls visit for every stored message of room (every message, direct ones too, when room
@@ -104,6 +109,10 @@ private:
     bool loadLastMessageId();
     void rememberInMemory(const QList<ChatMessage> &messages);
     QList<ChatMessage> selectMessages(QSqlQuery &query) const;
+    QList<ChatMessage> searchUnindexed(const QStringList &words, qint64 indexedTo, int limit,
+                                       bool *failed) const;
+    qint64 storedIndexedTo(bool *ok) const;
+    void indexWhenQuiet();
     qint64 cutoffMs(const QDateTime &now) const;
 
     QString m_connectionName;
@@ -116,6 +125,9 @@ private:
     quint64 m_lastMessageId = 0;
     int m_retentionDays = DefaultRetentionDays;
     QTimer m_pruneTimer;
+    QTimer m_indexTimer;
+    QElapsedTimer m_sinceAppend;
+    qint64 m_indexedTo = 0; // the highest message id in the full-text index
     // With a retention of 0 days, the latest messages of each room, oldest first.
     QHash<QString, QList<ChatMessage>> m_memoryHistory;
     mutable QString m_errorString;

@@ -91,6 +91,10 @@ private Q_SLOTS:
     void clearHistoryFromAnotherConnection();
     void search_data();
     void search();
+    void searchSpansIndexedAndNewMessages();
+    void indexesWhenTrafficPauses();
+    void indexFollowsDeletions();
+    void upgradesVersion1();
     void exportRoundTrips_data();
     void exportRoundTrips();
     void exportFileNamesFormat_data();
@@ -108,6 +112,8 @@ private:
     void createStoreWith(const QList<ChatMessage> &messages);
     // Changes the file through a plain SQLite connection, as another program would.
     void rawExec(const QString &sql);
+    // The value of the first column of the first row, through a plain SQLite connection.
+    QVariant rawValue(const QString &sql);
 
     std::unique_ptr<QTemporaryDir> m_dir;
 };
@@ -123,6 +129,25 @@ void TestSqliteStore::createStoreWith(const QList<ChatMessage> &messages)
     SqliteStore store;
     QVERIFY2(store.open(dbPath()), qPrintable(store.errorString()));
     QVERIFY2(store.appendMessages(messages), qPrintable(store.errorString()));
+}
+
+QVariant TestSqliteStore::rawValue(const QString &sql)
+{
+    const QString name = u"raw"_s;
+    QVariant value;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, name);
+        db.setDatabaseName(dbPath());
+        if (db.open()) {
+            QSqlQuery query(db);
+            if (query.exec(sql) && query.next())
+                value = query.value(0);
+            else
+                qWarning() << sql << query.lastError().text();
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return value;
 }
 
 void TestSqliteStore::rawExec(const QString &sql)
@@ -464,8 +489,144 @@ void TestSqliteStore::search()
     SqliteStore store;
     QVERIFY(store.open(dbPath()));
     QVERIFY(store.appendMessages(awkwardMessages()));
+    // Just stored, the messages are read one by one; indexed, the index finds them. Both ways
+    // must agree.
+    QCOMPARE(ids(store.search(query, 10)), expected);
+    QCOMPARE(store.indexPending(100), int(awkwardMessages().size()));
     QCOMPARE(ids(store.search(query, 10)), expected);
     QVERIFY2(store.errorString().isEmpty(), qPrintable(store.errorString()));
+}
+
+void TestSqliteStore::searchSpansIndexedAndNewMessages()
+{
+    SqliteStore store;
+    QVERIFY(store.open(dbPath()));
+    QList<ChatMessage> messages;
+    for (quint64 id = 1; id <= 10; ++id)
+        messages << roomMessage(id, u"lobby"_s, u"a"_s, u"pizza %1"_s.arg(id));
+    QVERIFY(store.appendMessages(messages));
+    QCOMPARE(store.indexPending(4), 4);
+    QCOMPARE(rawValue(u"SELECT value FROM meta WHERE key = 'fts_indexed_to'"_s).toInt(), 4);
+
+    QCOMPARE(ids(store.search(u"PIZZA"_s, 100)), (QList<quint64> {10, 9, 8, 7, 6, 5, 4, 3, 2, 1}));
+    // The limit is filled from the newest, across the two halves.
+    QCOMPARE(ids(store.search(u"pizza"_s, 3)), (QList<quint64> {10, 9, 8}));
+    QCOMPARE(ids(store.search(u"pizza"_s, 8)), (QList<quint64> {10, 9, 8, 7, 6, 5, 4, 3}));
+    QCOMPARE(ids(store.search(u"pizza 3"_s, 100)), (QList<quint64> {3}));
+
+    SqliteStore reader;
+    QVERIFY(reader.open(dbPath(), SqliteStore::Mode::ReadOnly));
+    QCOMPARE(reader.search(u"pizza"_s, 100).size(), 10);
+    QCOMPARE(reader.indexPending(100), 0); // a reader never writes
+
+    QCOMPARE(store.indexPending(100), 6);
+    QCOMPARE(store.indexPending(100), 0);
+    QCOMPARE(reader.search(u"pizza"_s, 100).size(), 10);
+}
+
+void TestSqliteStore::indexesWhenTrafficPauses()
+{
+    SqliteStore store;
+    QVERIFY(store.open(dbPath()));
+    QList<ChatMessage> messages;
+    for (quint64 id = 1; id <= 450; ++id)
+        messages << roomMessage(id, u"lobby"_s, u"a"_s, u"message %1"_s.arg(id));
+    QVERIFY(store.appendMessages(messages));
+    QCOMPARE(rawValue(u"SELECT value FROM meta WHERE key = 'fts_indexed_to'"_s).toInt(), 0);
+    // Several slices, one after another, once nothing new arrives.
+    QTRY_COMPARE(rawValue(u"SELECT value FROM meta WHERE key = 'fts_indexed_to'"_s).toInt(), 450);
+    QCOMPARE(
+        rawValue(u"SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'message'"_s).toInt(),
+        450);
+
+    // A store opened on a file with unindexed messages catches up by itself too.
+    QVERIFY(store.appendMessages({roomMessage(451, u"lobby"_s, u"a"_s, u"late"_s)}));
+    store.close();
+    QVERIFY(store.open(dbPath()));
+    QTRY_COMPARE(rawValue(u"SELECT value FROM meta WHERE key = 'fts_indexed_to'"_s).toInt(), 451);
+}
+
+void TestSqliteStore::indexFollowsDeletions()
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    SqliteStore store;
+    store.setRetentionDays(1);
+    QVERIFY(store.open(dbPath()));
+    QVERIFY(store.appendMessages(
+        {roomMessage(1, u"lobby"_s, u"a"_s, u"old indexed"_s, now.addMSecs(-2 * DayMs)),
+         roomMessage(2, u"lobby"_s, u"a"_s, u"new indexed"_s)}));
+    QCOMPARE(store.indexPending(100), 2);
+    QVERIFY(store.appendMessages(
+        {roomMessage(3, u"lobby"_s, u"a"_s, u"old unindexed"_s, now.addMSecs(-2 * DayMs)),
+         roomMessage(4, u"lobby"_s, u"a"_s, u"new unindexed"_s)}));
+    QCOMPARE(store.prune(now), 2);
+    QCOMPARE(ids(store.search(u"indexed"_s, 10)), (QList<quint64> {4, 2}));
+    QCOMPARE(store.indexPending(100), 1);
+    QCOMPARE(ids(store.search(u"indexed"_s, 10)), (QList<quint64> {4, 2}));
+
+    QVERIFY(store.clearHistory());
+    QVERIFY(store.search(u"indexed"_s, 10).isEmpty());
+    // FTS5 checks its index against the messages table.
+    rawExec(u"INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')"_s);
+    QCOMPARE(rawValue(u"SELECT count(*) FROM messages_fts"_s).toInt(), 0);
+}
+
+void TestSqliteStore::upgradesVersion1()
+{
+    // A file as LanChat 0.1 wrote it: every message indexed by a trigger as it was stored.
+    const char *const version1[] = {
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID",
+        "INSERT INTO meta (key, value) VALUES ('last_message_id', 2)",
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY, room TEXT, sender TEXT NOT NULL,"
+        " recipient TEXT, text TEXT NOT NULL, ts INTEGER NOT NULL)",
+        "CREATE INDEX messages_room ON messages (room, id)",
+        "CREATE INDEX messages_ts ON messages (ts)",
+        "CREATE VIRTUAL TABLE messages_fts USING fts5 (text, content = 'messages',"
+        " content_rowid = 'id', tokenize = 'trigram case_sensitive 0')",
+        "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
+        " INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END",
+        "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+        " INSERT INTO messages_fts (messages_fts, rowid, text)"
+        " VALUES ('delete', old.id, old.text); END",
+        "CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN"
+        " INSERT INTO messages_fts (messages_fts, rowid, text)"
+        " VALUES ('delete', old.id, old.text);"
+        " INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END",
+        "CREATE TABLE bans (id INTEGER PRIMARY KEY AUTOINCREMENT, nick TEXT, address TEXT,"
+        " reason TEXT NOT NULL DEFAULT '', since INTEGER NOT NULL, until INTEGER)",
+        "CREATE TABLE moderation (id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+        " target TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL,"
+        " until INTEGER)",
+        "INSERT INTO messages VALUES (1, 'lobby', 'alice', NULL, 'Съешь же ещё этих булок', 1000)",
+        "INSERT INTO messages VALUES (2, 'lobby', 'bob', NULL, 'pizza at noon', 2000)",
+        "PRAGMA application_id = 1282294632",
+        "PRAGMA user_version = 1",
+    };
+    for (const char *statement : version1)
+        rawExec(QString::fromUtf8(statement));
+
+    {
+        // A reader takes the file as it is.
+        SqliteStore reader;
+        QVERIFY2(reader.open(dbPath(), SqliteStore::Mode::ReadOnly),
+                 qPrintable(reader.errorString()));
+        QCOMPARE(ids(reader.search(u"БУЛОК"_s, 10)), (QList<quint64> {1}));
+    }
+
+    SqliteStore store;
+    store.setRetentionDays(100000); // the two old messages are from 1970
+
+    QVERIFY2(store.open(dbPath()), qPrintable(store.errorString()));
+    QCOMPARE(rawValue(u"PRAGMA user_version"_s).toInt(), SqliteStore::SchemaVersion);
+    QCOMPARE(rawValue(u"SELECT value FROM meta WHERE key = 'fts_indexed_to'"_s).toInt(), 2);
+    QCOMPARE(store.lastMessageId(), 2u);
+    QCOMPARE(ids(store.search(u"БУЛОК"_s, 10)), (QList<quint64> {1}));
+    QVERIFY(store.appendMessages({roomMessage(3, u"lobby"_s, u"carol"_s, u"more pizza"_s)}));
+    QCOMPARE(ids(store.search(u"pizza"_s, 10)), (QList<quint64> {3, 2}));
+    QCOMPARE(store.indexPending(10), 1);
+    QCOMPARE(ids(store.search(u"pizza"_s, 10)), (QList<quint64> {3, 2}));
+    QCOMPARE(store.prune(QDateTime::currentDateTimeUtc().addDays(100001)), 3);
+    rawExec(u"INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')"_s);
 }
 
 void TestSqliteStore::exportRoundTrips_data()
