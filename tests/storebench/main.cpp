@@ -87,6 +87,19 @@ void storeFigures(const QString &dir, int messages)
     }
 
     const QString path = QDir(dir).filePath(u"append-1000.sqlite"_s);
+    {
+        // The server does this in slices of a few hundred while the traffic pauses.
+        SqliteStore indexer;
+        if (!indexer.open(path))
+            return;
+        QElapsedTimer indexing;
+        indexing.start();
+        qint64 indexed = 0;
+        for (int slice = 0; (slice = indexer.indexPending(200)) > 0;)
+            indexed += slice;
+        printRow("full-text indexing, slices of 200",
+                 indexed * 1000.0 / std::max<qint64>(1, indexing.elapsed()), "messages/s");
+    }
     QElapsedTimer opening;
     opening.start();
     {
