@@ -8,6 +8,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QGuiApplication>
 #include <QSettings>
 #include <QSocketNotifier>
 
@@ -30,8 +31,8 @@ void onUnixSignal(int signal)
     [[maybe_unused]] const auto written = ::write(signalPipe[0], &byte, 1);
 }
 
-// SIGINT and SIGTERM arrive through a socket pair so that the stop runs in the event loop,
-// not inside the signal handler.
+// SIGINT and SIGTERM arrive through a socket pair so that the stop runs in the
+// event loop, not inside the signal handler.
 void watchStopSignals(QObject *context, std::function<void()> onStop)
 {
     if (::socketpair(AF_UNIX, SOCK_STREAM, 0, signalPipe) != 0)
@@ -78,7 +79,8 @@ void addOptions(QCommandLineParser &parser)
     });
 }
 
-// Settings come from the defaults, then the settings file, then the command line.
+// Settings come from the defaults, then the settings file, then the command
+// line.
 bool readOptions(const QCommandLineParser &parser, ServerConfig &config, QString &error)
 {
     if (parser.isSet(u"config"_s)) {
@@ -145,10 +147,55 @@ int runHeadless(QCoreApplication &app, const ServerConfig &config)
     return app.exec();
 }
 
-bool hasDisplay()
+// What Qt says about its platform plugins while the application object is made:
+// kept back, so that a display that cannot be used is reported in one line of
+// ours, not in Qt's words.
+struct PlatformMessage
 {
-    return qEnvironmentVariableIsSet("DISPLAY") || qEnvironmentVariableIsSet("WAYLAND_DISPLAY")
-        || qEnvironmentVariableIsSet("QT_QPA_PLATFORM");
+    QtMsgType type;
+    QByteArray category;
+    QString text;
+};
+QtMessageHandler previousHandler = nullptr;
+QList<PlatformMessage> platformMessages;
+
+void holdPlatformMessage(QtMsgType type, const QMessageLogContext &context, const QString &text)
+{
+    if (context.category && qstrncmp(context.category, "qt.qpa", 6) == 0)
+        platformMessages.append({type, context.category, text});
+    else
+        previousHandler(type, context, text);
+}
+
+// The platform plugins to try, ending in offscreen. Qt 6 tries a list like
+// "xcb;offscreen" in order and takes the first that works, and the xcb and
+// wayland plugins give up (rather than abort) when they cannot reach their
+// display. So Qt itself answers whether the display can be used, with its
+// authentication, remote and Wayland cases, which probing a socket would not.
+QByteArray platformsToTry(bool *offscreenWanted)
+{
+    QByteArray requested = qgetenv("QT_QPA_PLATFORM");
+    if (requested.isEmpty())
+        requested = qEnvironmentVariableIsSet("WAYLAND_DISPLAY") ? "wayland;xcb" : "xcb";
+    *offscreenWanted = requested.split(';').contains("offscreen");
+    return *offscreenWanted ? requested : requested + ";offscreen";
+}
+
+// The window needs the help, version and export options to have been recognised
+// before any application object exists, which a parse of the raw arguments
+// does.
+bool needsNoWindow(int argc, char *argv[])
+{
+    QStringList arguments;
+    for (int i = 0; i < argc; ++i)
+        arguments.append(QString::fromLocal8Bit(argv[i]));
+    QCommandLineParser parser;
+    addOptions(parser);
+    if (!parser.parse(arguments))
+        return false; // QApplication may still take Qt's own options; the real
+                      // parse reports
+    return parser.isSet(u"help"_s) || parser.isSet(u"help-all"_s) || parser.isSet(u"version"_s)
+        || parser.isSet(u"export"_s) || parser.isSet(u"headless"_s);
 }
 
 } // namespace
@@ -158,24 +205,50 @@ int main(int argc, char *argv[])
     qSetMessagePattern(u"%{time yyyy-MM-dd hh:mm:ss.zzz} %{if-category}%{category}: %{endif}"
                        u"%{message}"_s);
 
-    // GLib's main loop finds a socket notifier by walking a list, which makes every write to
-    // one of thousands of clients cost time in proportion to their number; Qt's own event
-    // dispatcher keeps them in a hash. Only an explicit setting in the environment wins.
+    // GLib's main loop finds a socket notifier by walking a list, which makes
+    // every write to one of thousands of clients cost time in proportion to their
+    // number; Qt's own event dispatcher keeps them in a hash. Only an explicit
+    // setting in the environment wins.
     if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
         qputenv("QT_NO_GLIB", "1");
 
-    // Decide before any application object exists: QApplication needs a display.
-    bool headless = !hasDisplay();
-    for (int i = 1; i < argc; ++i) {
-        if (qstrcmp(argv[i], "--headless") == 0 || qstrncmp(argv[i], "--export", 8) == 0)
-            headless = true;
+    // Decide before any application object exists: QApplication aborts without a
+    // display.
+    const bool hasDisplayVariable = qEnvironmentVariableIsSet("DISPLAY")
+        || qEnvironmentVariableIsSet("WAYLAND_DISPLAY")
+        || qEnvironmentVariableIsSet("QT_QPA_PLATFORM");
+    bool headless = needsNoWindow(argc, argv);
+    QString noWindowReason;
+    if (!headless && !hasDisplayVariable) {
+        headless = true;
+        noWindowReason = u"no display found (neither DISPLAY nor WAYLAND_DISPLAY is set)"_s;
     }
 
     std::unique_ptr<QCoreApplication> app;
-    if (headless)
+    if (headless) {
         app = std::make_unique<QCoreApplication>(argc, argv);
-    else
+    } else {
+        bool offscreenWanted = false;
+        qputenv("QT_QPA_PLATFORM", platformsToTry(&offscreenWanted));
+        previousHandler = qInstallMessageHandler(holdPlatformMessage);
         app = std::make_unique<QApplication>(argc, argv);
+        qInstallMessageHandler(previousHandler);
+        if (!offscreenWanted && QGuiApplication::platformName() == u"offscreen"_s) {
+            // The server runs on in this application object; it never makes a window.
+            headless = true;
+            // Qt's first word on it is the cause; the rest repeats that the plugin
+            // failed.
+            noWindowReason = u"the display cannot be used (%1)"_s.arg(
+                platformMessages.isEmpty() ? u"no platform plugin could reach it"_s
+                                           : platformMessages.constFirst().text);
+        } else {
+            for (const PlatformMessage &message : std::as_const(platformMessages)) {
+                const QMessageLogContext context(nullptr, 0, nullptr, message.category.constData());
+                previousHandler(message.type, context, message.text);
+            }
+        }
+        platformMessages.clear();
+    }
     QCoreApplication::setOrganizationName(u"LanChat"_s);
     QCoreApplication::setApplicationName(u"LanChat"_s);
     QCoreApplication::setApplicationVersion(QStringLiteral(LANCHAT_VERSION));
@@ -205,8 +278,8 @@ int main(int argc, char *argv[])
     }
 
     if (headless) {
-        if (!parser.isSet(u"headless"_s))
-            qCInfo(lcServer) << "no display found; running without a window";
+        if (!noWindowReason.isEmpty())
+            qCInfo(lcServer).noquote() << noWindowReason + u"; running without a window"_s;
         return runHeadless(*app, config);
     }
 

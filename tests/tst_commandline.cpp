@@ -1,0 +1,166 @@
+
+#include <QDir>
+#include <QFile>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+
+using namespace Qt::StringLiterals;
+
+// The real lanchat program, as a host starts it: its options, its exit codes,
+// what it prints.
+class TestCommandLine : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+
+    void informationNeedsNoDisplay_data();
+    void informationNeedsNoDisplay();
+    void windowWithoutDisplayRunsHeadless_data();
+    void windowWithoutDisplayRunsHeadless();
+
+private:
+    // An environment with no display at all and with settings kept in the test's
+    // folder.
+    QProcessEnvironment environment() const;
+    // A display name that nothing answers on.
+    static QString unreachableDisplay();
+    // Runs lanchat to its end; the exit code, or -1 when it crashed or did not
+    // end.
+    int run(const QStringList &arguments, const QProcessEnvironment &environment, QString *output);
+    // Starts lanchat and waits until it says which port it serves; 0 when it did
+    // not.
+    quint16 launch(QProcess &process, const QStringList &arguments,
+                   const QProcessEnvironment &environment);
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+void TestCommandLine::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+QProcessEnvironment TestCommandLine::environment() const
+{
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    for (const char *name : {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"})
+        environment.remove(QString::fromLatin1(name));
+    environment.insert(u"XDG_CONFIG_HOME"_s, m_dir->filePath(u"config"_s));
+    environment.insert(u"XDG_DATA_HOME"_s, m_dir->filePath(u"share"_s));
+    return environment;
+}
+
+QString TestCommandLine::unreachableDisplay()
+{
+    for (int number = 4000; number < 5000; ++number) {
+        if (!QFile::exists(u"/tmp/.X11-unix/X%1"_s.arg(number)))
+            return u":%1"_s.arg(number);
+    }
+    return {};
+}
+
+int TestCommandLine::run(const QStringList &arguments, const QProcessEnvironment &environment,
+                         QString *output)
+{
+    QProcess process;
+    process.setProcessEnvironment(environment);
+    process.setProcessChannelMode(QProcess::MergedChannels);
+    process.start(QStringLiteral(LANCHAT_BINARY), arguments);
+    const bool finished = process.waitForFinished(30'000);
+    *output = QString::fromLocal8Bit(process.readAll());
+    if (!finished) {
+        process.kill();
+        process.waitForFinished();
+        return -1;
+    }
+    return process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+}
+
+quint16 TestCommandLine::launch(QProcess &process, const QStringList &arguments,
+                                const QProcessEnvironment &environment)
+{
+    process.setProcessEnvironment(environment);
+    process.setProcessChannelMode(QProcess::MergedChannels);
+    process.start(QStringLiteral(LANCHAT_BINARY), arguments);
+    if (!process.waitForStarted(10'000))
+        return 0;
+    static const QRegularExpression portLine(u"(?:on port |join at http://\\S+:)(\\d+)"_s);
+    QByteArray seen;
+    QRegularExpressionMatch match;
+    const bool said = QTest::qWaitFor(
+        [&] {
+            if (!process.canReadLine() && !process.waitForReadyRead(100))
+                return process.state() != QProcess::Running;
+            seen += process.readAll();
+            match = portLine.match(QString::fromLocal8Bit(seen));
+            return match.hasMatch();
+        },
+        20'000);
+    // What was read so far stays readable for the test.
+    process.setProperty("seen", seen);
+    return said && match.hasMatch() ? quint16(match.captured(1).toUInt()) : 0;
+}
+
+void TestCommandLine::informationNeedsNoDisplay_data()
+{
+    QTest::addColumn<QString>("option");
+    QTest::addColumn<bool>("displaySet");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("help, display unreachable") << u"--help"_s << true << u"Usage:"_s;
+    QTest::newRow("version, display unreachable") << u"--version"_s << true << u"LanChat"_s;
+    QTest::newRow("help, no display") << u"--help"_s << false << u"Usage:"_s;
+}
+
+void TestCommandLine::informationNeedsNoDisplay()
+{
+    QFETCH(QString, option);
+    QFETCH(bool, displaySet);
+    QFETCH(QString, expected);
+    QProcessEnvironment env = environment();
+    if (displaySet)
+        env.insert(u"DISPLAY"_s, unreachableDisplay());
+    QString output;
+    QCOMPARE(run({option}, env, &output), 0);
+    QVERIFY2(output.contains(expected), qPrintable(output));
+    QVERIFY2(!output.contains(u"platform"_s), qPrintable(output));
+}
+
+void TestCommandLine::windowWithoutDisplayRunsHeadless_data()
+{
+    QTest::addColumn<bool>("displaySet");
+    QTest::newRow("display unreachable") << true;
+    QTest::newRow("no display") << false;
+}
+
+void TestCommandLine::windowWithoutDisplayRunsHeadless()
+{
+    QFETCH(bool, displaySet);
+    QProcessEnvironment env = environment();
+    if (displaySet)
+        env.insert(u"DISPLAY"_s, unreachableDisplay());
+    QProcess process;
+    const quint16 port = launch(process,
+                                {u"--port"_s, u"0"_s, u"--bind"_s, u"127.0.0.1"_s, u"--data-dir"_s,
+                                 m_dir->filePath(u"data"_s)},
+                                env);
+    const QString seen = QString::fromLocal8Bit(process.property("seen").toByteArray());
+    QVERIFY2(port != 0, qPrintable(seen + QString::fromLocal8Bit(process.readAll())));
+    QCOMPARE(seen.count(u"running without a window"_s), 1);
+    QCOMPARE(seen.contains(u"cannot be used"_s), displaySet);
+
+    process.terminate();
+    QVERIFY(process.waitForFinished(10'000));
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(process.exitCode(), 0);
+}
+
+QTEST_GUILESS_MAIN(TestCommandLine)
+
+#include "tst_commandline.moc"
