@@ -8,6 +8,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QFileInfo>
 #include <QGuiApplication>
 #include <QSettings>
 #include <QSocketNotifier>
@@ -80,20 +81,32 @@ void addOptions(QCommandLineParser &parser)
 }
 
 // Settings come from the defaults, then the settings file, then the command
-// line.
-bool readOptions(const QCommandLineParser &parser, ServerConfig &config, QString &error)
+// line. An error in the options is the command line's; one in the settings goes
+// to settingsProblem, which the window shows where the headless server stops.
+bool readOptions(const QCommandLineParser &parser, ServerConfig &config, QString &error,
+                 QString &settingsProblem)
 {
     if (parser.isSet(u"config"_s)) {
         const QString file = parser.value(u"config"_s);
+        const QFileInfo info(file);
+        if (!info.isFile() || !info.isReadable()) {
+            error = u"cannot read the settings file %1: %2"_s.arg(
+                file, info.exists() ? u"not a readable file"_s : u"no such file"_s);
+            return false;
+        }
         QSettings settings(file, QSettings::IniFormat);
         if (settings.status() != QSettings::NoError) {
             error = u"cannot read the settings file %1"_s.arg(file);
             return false;
         }
-        config.load(settings);
+        QString problem;
+        if (!config.load(settings, &problem))
+            settingsProblem = u"in %1: %2"_s.arg(file, problem);
     } else {
         QSettings settings;
-        config.load(settings);
+        QString problem;
+        if (!config.load(settings, &problem))
+            settingsProblem = u"in the saved settings %1: %2"_s.arg(settings.fileName(), problem);
     }
 
     if (parser.isSet(u"port"_s)) {
@@ -260,7 +273,8 @@ int main(int argc, char *argv[])
     ServerConfig config;
     config.storeEnabled = true;
     QString error;
-    if (!readOptions(parser, config, error)) {
+    QString settingsProblem;
+    if (!readOptions(parser, config, error, settingsProblem)) {
         std::fprintf(stderr, "lanchat: %s\n", qPrintable(error));
         return 1;
     }
@@ -278,12 +292,18 @@ int main(int argc, char *argv[])
     }
 
     if (headless) {
+        if (settingsProblem.isEmpty())
+            settingsProblem = config.validate();
+        if (!settingsProblem.isEmpty()) {
+            std::fprintf(stderr, "lanchat: %s\n", qPrintable(settingsProblem));
+            return 1;
+        }
         if (!noWindowReason.isEmpty())
             qCInfo(lcServer).noquote() << noWindowReason + u"; running without a window"_s;
         return runHeadless(*app, config);
     }
 
-    MainWindow window(config);
+    MainWindow window(config, settingsProblem);
     window.show();
     return app->exec();
 }

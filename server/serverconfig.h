@@ -37,7 +37,13 @@ struct ServerConfig
     int retentionDays = 30; // stored messages older than this go; 0 keeps none on disk
     int listenBacklog = 1024;
 
-    // Reads the keys that are present in settings, leaving the rest as they are.
-    void load(QSettings &settings);
+    // Reads the keys that are present in settings, leaving the rest as they are. A value that
+    // is not of its key's kind or out of its range is left out, and error (if given) names the
+    // first such key; false then.
+    bool load(QSettings &settings, QString *error = nullptr);
     void save(QSettings &settings) const;
+
+    // Empty when the server can run with these settings; otherwise one line that names the
+    // first key at fault and what it allows.
+    QString validate() const;
 };

@@ -23,6 +23,8 @@ private Q_SLOTS:
     void informationNeedsNoDisplay();
     void windowWithoutDisplayRunsHeadless_data();
     void windowWithoutDisplayRunsHeadless();
+    void invalidSettingsStopTheStart_data();
+    void invalidSettingsStopTheStart();
 
 private:
     // An environment with no display at all and with settings kept in the test's
@@ -159,6 +161,65 @@ void TestCommandLine::windowWithoutDisplayRunsHeadless()
     QVERIFY(process.waitForFinished(10'000));
     QCOMPARE(process.exitStatus(), QProcess::NormalExit);
     QCOMPARE(process.exitCode(), 0);
+}
+
+void TestCommandLine::invalidSettingsStopTheStart_data()
+{
+    QTest::addColumn<QByteArray>("settings");
+    QTest::addColumn<QStringList>("options");
+    QTest::addColumn<QString>("named");
+
+    const QStringList none;
+    QTest::newRow("port too high") << QByteArray("port=70000") << none << u"port=70000"_s;
+    QTest::newRow("port not a number") << QByteArray("port=abc") << none << u"port=abc"_s;
+    QTest::newRow("bind not an address") << QByteArray("bind=nothost") << none << u"bind"_s;
+    QTest::newRow("no connections")
+        << QByteArray("maxConnections=-1") << none << u"maxConnections"_s;
+    QTest::newRow("empty nicknames") << QByteArray("nickLength=0") << none << u"nickLength"_s;
+    QTest::newRow("no room for a message")
+        << QByteArray("maxMessageBytes=0") << none << u"maxMessageBytes"_s;
+    QTest::newRow("message too small for the text")
+        << QByteArray("maxMessageBytes=2000") << none << u"maxMessageBytes"_s;
+    QTest::newRow("negative text") << QByteArray("textLength=-5") << none << u"textLength"_s;
+    QTest::newRow("no burst") << QByteArray("burst=0") << none << u"burst"_s;
+    QTest::newRow("rate not a number")
+        << QByteArray("messagesPerSecond=abc") << none << u"messagesPerSecond"_s;
+    QTest::newRow("store not a switch")
+        << QByteArray("storeEnabled=maybe") << none << u"storeEnabled"_s;
+    QTest::newRow("empty name") << QByteArray() << QStringList {u"--name"_s, QString()}
+                                << u"name"_s;
+    QTest::newRow("no such settings file")
+        << QByteArray() << QStringList {u"--config"_s, u"/nonexistent/lanchat.ini"_s}
+        << u"/nonexistent/lanchat.ini"_s;
+}
+
+void TestCommandLine::invalidSettingsStopTheStart()
+{
+    QFETCH(QByteArray, settings);
+    QFETCH(QStringList, options);
+    QFETCH(QString, named);
+
+    const QString file = m_dir->filePath(u"lanchat.ini"_s);
+    {
+        QFile ini(file);
+        QVERIFY(ini.open(QIODevice::WriteOnly));
+        ini.write("[General]\n" + settings + '\n');
+    }
+    QStringList arguments {u"--headless"_s,
+                           u"--bind"_s,
+                           u"127.0.0.1"_s,
+                           u"--port"_s,
+                           u"0"_s,
+                           u"--data-dir"_s,
+                           m_dir->filePath(u"data"_s)};
+    if (!options.contains(u"--config"_s))
+        arguments << u"--config"_s << file;
+    arguments << options;
+
+    QString output;
+    QCOMPARE(run(arguments, environment(), &output), 1);
+    QVERIFY2(output.contains(named), qPrintable(output));
+    QCOMPARE(output.trimmed().count(u'\n'), 0);
 }
 
 QTEST_GUILESS_MAIN(TestCommandLine)

@@ -56,6 +56,8 @@ private Q_SLOTS:
     void settingsAreSavedAndApplied();
     void qrCodeShowsFirstJoinUrl();
     void busyPortIsReported();
+    void invalidSettingsAreShown_data();
+    void invalidSettingsAreShown();
     void followPausesWhenScrolledUp();
     void logModelKeepsItsCapacity();
     void logFilterNarrowsTheLog_data();
@@ -526,6 +528,50 @@ void TestMainWindow::busyPortIsReported()
     QVERIFY(box);
     QVERIFY(box->text().contains(QString::number(config.port)));
     QVERIFY(window.findChild<QAction *>(u"startAction"_s)->isEnabled());
+}
+
+void TestMainWindow::invalidSettingsAreShown_data()
+{
+    QTest::addColumn<int>("nickLength");
+    QTest::addColumn<QString>("settingsProblem");
+    QTest::addColumn<QString>("named");
+    QTest::newRow("out of range") << 0 << QString() << u"nickLength"_s;
+    QTest::newRow("unreadable in the file")
+        << 24 << u"in lanchat.ini: port=abc: port takes a whole number from 0 to 65535"_s
+        << u"port=abc"_s;
+}
+
+void TestMainWindow::invalidSettingsAreShown()
+{
+    QFETCH(int, nickLength);
+    QFETCH(QString, settingsProblem);
+    QFETCH(QString, named);
+    ServerConfig config;
+    config.bindAddress = QHostAddress::LocalHost;
+    config.port = 0;
+    config.nickLength = nickLength;
+    MainWindow window(config, settingsProblem);
+
+    QVERIFY(!window.isServerRunning());
+    auto *box = window.findChild<QMessageBox *>(u"startFailedBox"_s);
+    QVERIFY(box);
+    QVERIFY2(box->text().contains(named), qPrintable(box->text()));
+    QVERIFY2(!box->text().contains(u"listen"_s), qPrintable(box->text()));
+
+    // The settings dialog refuses the same, and says why.
+    auto *dialog = new SettingsDialog(config, false, &window);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+    QCOMPARE(window.config().nickLength, nickLength);
+    if (nickLength == 0) {
+        dialog->accept();
+        QVERIFY(dialog->isVisible());
+        const QList<QLabel *> error = dialog->findChildren<QLabel *>();
+        const bool said = std::any_of(error.cbegin(), error.cend(), [](QLabel *label) {
+            return label->isVisible() && label->text().contains(u"nickLength"_s);
+        });
+        QVERIFY(said);
+    }
 }
 
 void TestMainWindow::followPausesWhenScrolledUp()

@@ -132,6 +132,10 @@ void setupTable(QTableView *view)
 } // namespace
 
 MainWindow::MainWindow(const ServerConfig &config, QWidget *parent)
+    : MainWindow(config, QString(), parent)
+{ }
+
+MainWindow::MainWindow(const ServerConfig &config, const QString &settingsProblem, QWidget *parent)
     : QMainWindow(parent)
     , m_config(config)
     , m_host(new ServerHost(this))
@@ -141,6 +145,7 @@ MainWindow::MainWindow(const ServerConfig &config, QWidget *parent)
     , m_logProxy(new LogFilterProxy(m_log, this))
     , m_bans(new BanModel(this))
 {
+    m_settingsProblem = settingsProblem;
     LanChat::registerMetaTypes();
     setObjectName(QStringLiteral("mainWindow"));
     setWindowIcon(QIcon(QStringLiteral(":/icons/lanchat.png")));
@@ -616,6 +621,15 @@ void MainWindow::startServer()
     if (m_host->isRunning())
         return;
     m_failure.clear();
+    const QString problem = m_settingsProblem.isEmpty() ? m_config.validate() : m_settingsProblem;
+    if (!problem.isEmpty()) {
+        qCWarning(lcUi).noquote() << "settings not valid:" << problem;
+        reportStartFailure(
+            tr("LanChat cannot start with these settings: %1. Correct them in Settings.")
+                .arg(problem),
+            problem);
+        return;
+    }
     m_host->start(m_config);
 }
 
@@ -629,6 +643,8 @@ void MainWindow::stopServer()
 void MainWindow::applyConfig(const ServerConfig &config)
 {
     m_config = config;
+    // Saving writes every key, over whatever could not be read before.
+    m_settingsProblem.clear();
     QSettings settings;
     m_config.save(settings);
     settings.sync();
@@ -669,13 +685,18 @@ void MainWindow::onStarted(ConnectionManager *manager, quint16 port, const QStri
 
 void MainWindow::onStartFailed(const QString &errorString)
 {
-    m_failure = errorString;
     const QString message
         = tr("The server could not listen on port %1 (%2). Another program may be using the "
              "port: choose another one in Settings.")
               .arg(m_config.port)
               .arg(errorString);
     qCWarning(lcUi).noquote() << "server did not start:" << errorString;
+    reportStartFailure(message, errorString);
+}
+
+void MainWindow::reportStartFailure(const QString &message, const QString &errorString)
+{
+    m_failure = errorString;
     log(LogEntry::Failure, message);
     statusBar()->showMessage(tr("The server could not start."));
     updateStatusPanel();

@@ -40,6 +40,10 @@ class MainWindow : public QMainWindow
 
 public:
     explicit MainWindow(const ServerConfig &config, QWidget *parent = nullptr);
+    // settingsProblem: what was wrong in the settings the configuration was read from; the
+    // window shows it instead of starting, until settings are saved.
+    MainWindow(const ServerConfig &config, const QString &settingsProblem,
+               QWidget *parent = nullptr);
     ~MainWindow() override;
 
     bool isServerRunning() const;
@@ -94,6 +98,7 @@ private:
 
     void onStarted(ConnectionManager *manager, quint16 port, const QStringList &joinUrls);
     void onStartFailed(const QString &errorString);
+    void reportStartFailure(const QString &message, const QString &errorString);
     void onStopped();
     void connectManager(ConnectionManager *manager);
     template<typename Call> void callManager(Call call);
@@ -150,6 +155,7 @@ private:
     quint16 m_port = 0;
     QStringList m_joinUrls;
     QString m_failure;
+    QString m_settingsProblem;
     QElapsedTimer m_uptime;
     ServerCounters m_counters;
     QList<ClientStats> m_pendingStats;

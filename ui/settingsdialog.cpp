@@ -175,6 +175,12 @@ void SettingsDialog::accept()
         m_bind->setFocus();
         return;
     }
+    const QString problem = config().validate();
+    if (!problem.isEmpty()) {
+        m_error->setText(problem);
+        m_error->show();
+        return;
+    }
     QDialog::accept();
 }
 
