@@ -305,5 +305,9 @@ int main(int argc, char *argv[])
 
     MainWindow window(config, settingsProblem);
     window.show();
+    watchStopSignals(app.get(), [&window] {
+        qCInfo(lcServer) << "stopping on signal";
+        window.quitWithoutAsking();
+    });
     return app->exec();
 }

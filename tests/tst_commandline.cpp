@@ -1,3 +1,4 @@
+#include "testclient.h"
 
 #include <QDir>
 #include <QFile>
@@ -7,6 +8,8 @@
 #include <QTest>
 
 #include <csignal>
+
+#include <signal.h>
 
 using namespace Qt::StringLiterals;
 
@@ -25,6 +28,8 @@ private Q_SLOTS:
     void windowWithoutDisplayRunsHeadless();
     void invalidSettingsStopTheStart_data();
     void invalidSettingsStopTheStart();
+    void windowStopsCleanlyOnSignal_data();
+    void windowStopsCleanlyOnSignal();
 
 private:
     // An environment with no display at all and with settings kept in the test's
@@ -220,6 +225,37 @@ void TestCommandLine::invalidSettingsStopTheStart()
     QCOMPARE(run(arguments, environment(), &output), 1);
     QVERIFY2(output.contains(named), qPrintable(output));
     QCOMPARE(output.trimmed().count(u'\n'), 0);
+}
+
+void TestCommandLine::windowStopsCleanlyOnSignal_data()
+{
+    QTest::addColumn<int>("signal");
+    QTest::newRow("SIGTERM") << int(SIGTERM);
+    QTest::newRow("SIGINT") << int(SIGINT);
+}
+
+void TestCommandLine::windowStopsCleanlyOnSignal()
+{
+    QFETCH(int, signal);
+    QProcessEnvironment env = environment();
+    env.insert(u"QT_QPA_PLATFORM"_s, u"offscreen"_s);
+    QProcess process;
+    const quint16 port = launch(
+        process, {u"--port"_s, u"0"_s, u"--bind"_s, u"127.0.0.1"_s, u"--no-history"_s}, env);
+    const QString seen = QString::fromLocal8Bit(process.property("seen").toByteArray());
+    QVERIFY2(port != 0, qPrintable(seen + QString::fromLocal8Bit(process.readAll())));
+    QVERIFY2(!seen.contains(u"without a window"_s), qPrintable(seen));
+
+    TestClient alice;
+    QVERIFY(alice.open(port));
+    QVERIFY2(alice.hello(u"alice"_s), qPrintable(alice.describe()));
+    ::kill(pid_t(process.processId()), signal);
+    QVERIFY2(!alice.take(u"notice"_s, 10'000).isEmpty(), qPrintable(alice.describe()));
+    QVERIFY(alice.waitClosed(10'000));
+    QCOMPARE(alice.closeCode(), 1001);
+    QVERIFY(process.waitForFinished(10'000));
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(process.exitCode(), 0);
 }
 
 QTEST_GUILESS_MAIN(TestCommandLine)

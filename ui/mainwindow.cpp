@@ -659,6 +659,12 @@ void MainWindow::applyConfig(const ServerConfig &config)
     }
 }
 
+void MainWindow::quitWithoutAsking()
+{
+    m_quitConfirmed = true;
+    close();
+}
+
 void MainWindow::onStarted(ConnectionManager *manager, quint16 port, const QStringList &joinUrls)
 {
     m_manager = manager;
@@ -1457,10 +1463,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
         QPushButton *quit = box->addButton(tr("Quit"), QMessageBox::AcceptRole);
         box->setDefaultButton(quit);
         box->setAttribute(Qt::WA_DeleteOnClose);
-        connect(box, &QMessageBox::accepted, this, [this] {
-            m_quitConfirmed = true;
-            close();
-        });
+        connect(box, &QMessageBox::accepted, this, &MainWindow::quitWithoutAsking);
         box->open();
         return;
     }

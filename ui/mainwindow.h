@@ -71,6 +71,9 @@ public Q_SLOTS:
     void stopServer();
     // Saves the configuration and runs the server with it.
     void applyConfig(const ServerConfig &config);
+    // What Server → Quit does once confirmed: notice, close with 1001, quit. For a stop signal,
+    // which nobody is there to confirm.
+    void quitWithoutAsking();
 
 Q_SIGNALS:
     void serverStarted(quint16 port, const QStringList &joinUrls);
