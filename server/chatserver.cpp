@@ -69,14 +69,18 @@ bool ChatServer::listen()
 
 bool ChatServer::listen(const QHostAddress &address, quint16 port)
 {
-    if (!openStore())
-        return false;
+    // The port first: a busy port is the common failure, and must leave no data folder behind.
     if (!m_tcpServer->listen(address, port)) {
         const bool everywhere = address == QHostAddress(QHostAddress::Any);
         m_errorString = tr("Cannot listen on %1 port %2: %3")
                             .arg(everywhere ? tr("every interface") : address.toString())
                             .arg(port)
                             .arg(m_tcpServer->errorString());
+        return false;
+    }
+    // Connections that arrive meanwhile wait in the backlog until the event loop runs again.
+    if (!openStore()) {
+        m_tcpServer->close();
         return false;
     }
     m_config.bindAddress = address;

@@ -27,8 +27,9 @@ public:
     explicit ChatServer(const ServerConfig &config, QObject *parent = nullptr);
     ~ChatServer() override;
 
-    // Opens the history store (unless the configuration turns it off), then listens on the
-    // configured address and port. Either failing makes errorString() say why.
+    // Listens on the configured address and port, then opens the history store (unless the
+    // configuration turns it off). Either failing makes errorString() say why, and leaves the
+    // server not listening.
     bool listen();
     bool listen(const QHostAddress &address, quint16 port);
     bool isListening() const;

@@ -2,8 +2,10 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -30,6 +32,7 @@ private Q_SLOTS:
     void invalidSettingsStopTheStart();
     void windowStopsCleanlyOnSignal_data();
     void windowStopsCleanlyOnSignal();
+    void busyPortIsOneLineAndNoFolder();
 
 private:
     // An environment with no display at all and with settings kept in the test's
@@ -256,6 +259,21 @@ void TestCommandLine::windowStopsCleanlyOnSignal()
     QVERIFY(process.waitForFinished(10'000));
     QCOMPARE(process.exitStatus(), QProcess::NormalExit);
     QCOMPARE(process.exitCode(), 0);
+}
+
+void TestCommandLine::busyPortIsOneLineAndNoFolder()
+{
+    QTcpServer squatter;
+    QVERIFY(squatter.listen(QHostAddress::LocalHost, 0));
+    const QString dataDir = m_dir->filePath(u"data"_s);
+    QString output;
+    QCOMPARE(run({u"--headless"_s, u"--bind"_s, u"127.0.0.1"_s, u"--port"_s,
+                  QString::number(squatter.serverPort()), u"--data-dir"_s, dataDir},
+                 environment(), &output),
+             1);
+    QVERIFY2(output.contains(QString::number(squatter.serverPort())), qPrintable(output));
+    QCOMPARE(output.trimmed().count(u'\n'), 0);
+    QVERIFY(!QFileInfo::exists(dataDir));
 }
 
 QTEST_GUILESS_MAIN(TestCommandLine)
