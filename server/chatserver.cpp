@@ -72,6 +72,7 @@ bool ChatServer::listen(const QHostAddress &address, quint16 port)
     // The port first: a busy port is the common failure, and must leave no data folder behind.
     if (!m_tcpServer->listen(address, port)) {
         const bool everywhere = address == QHostAddress(QHostAddress::Any);
+        m_failure = ListenFailed;
         m_errorString = tr("Cannot listen on %1 port %2: %3")
                             .arg(everywhere ? tr("every interface") : address.toString())
                             .arg(port)
@@ -80,9 +81,11 @@ bool ChatServer::listen(const QHostAddress &address, quint16 port)
     }
     // Connections that arrive meanwhile wait in the backlog until the event loop runs again.
     if (!openStore()) {
+        m_failure = StoreFailed;
         m_tcpServer->close();
         return false;
     }
+    m_failure = NoFailure;
     m_config.bindAddress = address;
     m_config.port = m_tcpServer->serverPort();
     return true;

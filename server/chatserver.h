@@ -27,13 +27,17 @@ public:
     explicit ChatServer(const ServerConfig &config, QObject *parent = nullptr);
     ~ChatServer() override;
 
+    enum Failure { NoFailure, ListenFailed, StoreFailed };
+    Q_ENUM(Failure)
+
     // Listens on the configured address and port, then opens the history store (unless the
-    // configuration turns it off). Either failing makes errorString() say why, and leaves the
-    // server not listening.
+    // configuration turns it off). Either failing makes failure() and errorString() say why,
+    // and leaves the server not listening.
     bool listen();
     bool listen(const QHostAddress &address, quint16 port);
     bool isListening() const;
     quint16 port() const;
+    Failure failure() const { return m_failure; }
     QString errorString() const { return m_errorString; }
 
     ConnectionManager *manager() const { return m_manager; }
@@ -60,6 +64,7 @@ private:
     ConnectionManager *m_manager = nullptr;
     // Destroyed before the manager (a child), which never touches the store while it goes.
     std::unique_ptr<SqliteStore> m_store;
+    Failure m_failure = NoFailure;
     QString m_errorString;
     // Sockets handed to the WebSocket server, by peer, until their handshake completes.
     QHash<QString, QPointer<QTcpSocket>> m_upgrading;

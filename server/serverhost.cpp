@@ -30,13 +30,15 @@ void ServerHost::start(const ServerConfig &config)
     auto *server = new ChatServer(config);
     server->moveToThread(&m_thread);
     bool ok = false;
+    ChatServer::Failure failure = ChatServer::NoFailure;
     QString error;
     QStringList urls;
     quint16 port = 0;
     QMetaObject::invokeMethod(
         server,
-        [server, &ok, &error, &urls, &port, handOver = LanChat::ThreadHandOver()] {
+        [server, &ok, &failure, &error, &urls, &port, handOver = LanChat::ThreadHandOver()] {
             ok = server->listen();
+            failure = server->failure();
             error = server->errorString();
             if (ok) {
                 urls = server->joinUrls();
@@ -50,7 +52,7 @@ void ServerHost::start(const ServerConfig &config)
     if (!ok) {
         server->deleteLater();
         qCWarning(lcServer).noquote() << error;
-        Q_EMIT startFailed(error);
+        Q_EMIT startFailed(error, failure);
         return;
     }
     m_server = server;

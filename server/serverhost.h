@@ -1,12 +1,12 @@
 #pragma once
 
+#include "chatserver.h"
 #include "serverconfig.h"
 
 #include <QObject>
 #include <QStringList>
 #include <QThread>
 
-class ChatServer;
 class ConnectionManager;
 
 // Runs the chat server on a thread of its own, so that no load on the network can stall the
@@ -30,7 +30,7 @@ public Q_SLOTS:
 Q_SIGNALS:
     // manager lives on the network thread: connect to it with Qt::QueuedConnection.
     void started(ConnectionManager *manager, quint16 port, const QStringList &joinUrls);
-    void startFailed(const QString &errorString);
+    void startFailed(const QString &errorString, ChatServer::Failure failure);
     void stopped();
 
 private:

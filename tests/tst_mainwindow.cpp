@@ -2,6 +2,7 @@
 #include "bandialog.h"
 #include "banlistdialog.h"
 #include "banmodel.h"
+#include "chatserver.h"
 #include "connectionmodel.h"
 #include "kickdialog.h"
 #include "logfilterproxy.h"
@@ -56,6 +57,7 @@ private Q_SLOTS:
     void settingsAreSavedAndApplied();
     void qrCodeShowsFirstJoinUrl();
     void busyPortIsReported();
+    void lockedDataFolderIsReported();
     void invalidSettingsAreShown_data();
     void invalidSettingsAreShown();
     void followPausesWhenScrolledUp();
@@ -528,6 +530,24 @@ void TestMainWindow::busyPortIsReported()
     QVERIFY(box);
     QVERIFY(box->text().contains(QString::number(config.port)));
     QVERIFY(window.findChild<QAction *>(u"startAction"_s)->isEnabled());
+}
+
+void TestMainWindow::lockedDataFolderIsReported()
+{
+    QTemporaryDir data;
+    QVERIFY(data.isValid());
+    ServerConfig config = m_window->config();
+    config.storeEnabled = true;
+    config.dataDir = data.path();
+    ChatServer other(config);
+    QVERIFY2(other.listen(QHostAddress::LocalHost, 0), qPrintable(other.errorString()));
+
+    MainWindow window(config);
+    QVERIFY(!window.isServerRunning());
+    auto *box = window.findChild<QMessageBox *>(u"startFailedBox"_s);
+    QVERIFY(box);
+    QVERIFY2(box->text().contains(u"history"_s), qPrintable(box->text()));
+    QVERIFY2(!box->text().contains(u"port"_s), qPrintable(box->text()));
 }
 
 void TestMainWindow::invalidSettingsAreShown_data()

@@ -689,10 +689,13 @@ void MainWindow::onStarted(ConnectionManager *manager, quint16 port, const QStri
     Q_EMIT serverStarted(port, joinUrls);
 }
 
-void MainWindow::onStartFailed(const QString &errorString)
+void MainWindow::onStartFailed(const QString &errorString, ChatServer::Failure failure)
 {
-    const QString message
-        = tr("The server could not listen on port %1 (%2). Another program may be using the "
+    const QString message = failure == ChatServer::StoreFailed
+        ? tr("The server could not open its history (%1). Stop the other LanChat server that "
+             "uses this data folder, or start LanChat with another --data-dir.")
+              .arg(errorString)
+        : tr("The server could not listen on port %1 (%2). Another program may be using the "
              "port: choose another one in Settings.")
               .arg(m_config.port)
               .arg(errorString);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "chatserver.h"
 #include "chattypes.h"
 #include "serverconfig.h"
 
@@ -100,7 +101,7 @@ private:
     void createTray();
 
     void onStarted(ConnectionManager *manager, quint16 port, const QStringList &joinUrls);
-    void onStartFailed(const QString &errorString);
+    void onStartFailed(const QString &errorString, ChatServer::Failure failure);
     void reportStartFailure(const QString &message, const QString &errorString);
     void onStopped();
     void connectManager(ConnectionManager *manager);
