@@ -1,3 +1,4 @@
+#include "activitychart.h"
 #include "announcedialog.h"
 #include "bandialog.h"
 #include "banlistdialog.h"
@@ -54,6 +55,9 @@ private Q_SLOTS:
     void topicReachesTheRoom();
     void failedHostActionIsLogged();
     void stopAndStartAgain();
+    void stopResetsTheCounts();
+    void oneConnectionIsOnePerson();
+    void followButtonSaysWhatItDoes();
     void settingsAreSavedAndApplied();
     void qrCodeShowsFirstJoinUrl();
     void busyPortIsReported();
@@ -471,6 +475,60 @@ void TestMainWindow::stopAndStartAgain()
     QCOMPARE(started.size(), 1);
     QVERIFY(m_window->isServerRunning());
     QVERIFY(join(u"alice"_s));
+}
+
+void TestMainWindow::stopResetsTheCounts()
+{
+    auto alice = join(u"alice"_s);
+    QVERIFY(alice);
+    auto *title = m_window->findChild<QLabel *>(u"connectionsTitle"_s);
+    auto *chart = m_window->findChild<ActivityChart *>(u"activityChart"_s);
+    QVERIFY(title && chart);
+    QTRY_COMPARE(title->text(), u"Connections (1)"_s);
+    QTRY_VERIFY(chart->sampleCount() > 0);
+
+    m_window->stopServer();
+    QCOMPARE(m_window->connectionModel()->rowCount(), 0);
+    QCOMPARE(title->text(), u"Connections (0)"_s);
+    QCOMPARE(m_window->counters().connections, 0);
+    QCOMPARE(chart->sampleCount(), 0);
+}
+
+void TestMainWindow::oneConnectionIsOnePerson()
+{
+    auto alice = join(u"alice"_s);
+    QVERIFY(alice);
+    QTRY_COMPARE(m_window->counters().connections, 1);
+
+    m_window->close();
+    auto *quit = m_window->findChild<QMessageBox *>(u"quitBox"_s);
+    QVERIFY(quit);
+    QVERIFY2(quit->text().startsWith(u"1 person is connected."_s), qPrintable(quit->text()));
+    quit->reject();
+
+    action("stopAction")->trigger();
+    auto *stop = m_window->findChild<QMessageBox *>(u"stopBox"_s);
+    QVERIFY(stop);
+    QVERIFY2(stop->text().contains(u"1 person will be"_s), qPrintable(stop->text()));
+    stop->reject();
+    QVERIFY(m_window->isServerRunning());
+}
+
+void TestMainWindow::followButtonSaysWhatItDoes()
+{
+    QAction *follow = action("followAction");
+    QVERIFY(m_window->isFollowingLog());
+    QVERIFY(follow->isChecked());
+    QCOMPARE(follow->text(), u"&Following"_s);
+
+    follow->trigger();
+    QVERIFY(!m_window->isFollowingLog());
+    QVERIFY(!follow->isChecked());
+    QCOMPARE(follow->text(), u"Paused: &follow"_s);
+
+    follow->trigger();
+    QVERIFY(m_window->isFollowingLog());
+    QCOMPARE(follow->text(), u"&Following"_s);
 }
 
 void TestMainWindow::settingsAreSavedAndApplied()

@@ -268,7 +268,7 @@ void MainWindow::createActions()
         = make(QStringLiteral("followAction"), tr("&Follow the log"), QStyle::SP_ArrowDown,
                QKeySequence(Qt::CTRL | Qt::Key_End), tr("Keep the newest log lines in view"));
     m_followAction->setCheckable(true);
-    m_followAction->setChecked(true);
+    updateFollowButton();
     m_findAction
         = make(QStringLiteral("findAction"), tr("&Find connection"),
                QStyle::SP_FileDialogContentsView, QKeySequence::Find, tr("Filter the connections"));
@@ -364,6 +364,7 @@ QWidget *MainWindow::createConnectionsPanel()
 {
     auto *panel = new QWidget(this);
     m_connectionsTitle = titleLabel(tr("Connections"), panel);
+    m_connectionsTitle->setObjectName(QStringLiteral("connectionsTitle"));
     m_connectionFilter = new QLineEdit(panel);
     m_connectionFilter->setObjectName(QStringLiteral("connectionFilter"));
     m_connectionFilter->setPlaceholderText(tr("Filter by nickname, address, room or state"));
@@ -735,6 +736,10 @@ void MainWindow::onStopped()
     m_connections->clear();
     m_addresses.clear();
     m_counters = {};
+    m_messageRate = 0;
+    m_deliveryRate = 0;
+    m_chart->clear();
+    updateConnectionsTitle();
     qCInfo(lcUi) << "server stopped";
     log(LogEntry::Server, tr("Server stopped."));
     updateStatusPanel();
@@ -944,13 +949,18 @@ void MainWindow::applyPendingStats()
     m_statsPending = false;
     m_connections->applySnapshot(m_pendingStats);
     m_pendingStats.clear();
+    updateConnectionsTitle();
+    updateActions();
+}
+
+void MainWindow::updateConnectionsTitle()
+{
     m_connectionsTitle->setText(
         m_connectionsProxy->filterText().isEmpty()
             ? tr("Connections (%1)").arg(QLocale().toString(m_connections->rowCount()))
             : tr("Connections (%1 of %2)")
                   .arg(QLocale().toString(m_connectionsProxy->rowCount()),
                        QLocale().toString(m_connections->rowCount())));
-    updateActions();
 }
 
 void MainWindow::onClockTick()
@@ -1112,8 +1122,13 @@ void MainWindow::setFollowLog(bool follow)
 
 void MainWindow::updateFollowButton()
 {
+    // Checked while following, and the label says so: a click pauses, or follows again.
     m_followAction->setChecked(m_followLog);
     m_followAction->setText(m_followLog ? tr("&Following") : tr("Paused: &follow"));
+    const QString tip = m_followLog ? tr("The newest log lines stay in view; click to pause")
+                                    : tr("Click to show the newest log lines and follow them");
+    m_followAction->setToolTip(tip);
+    m_followAction->setStatusTip(tip);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1304,10 +1319,12 @@ void MainWindow::confirmStop()
 {
     if (!m_host->isRunning())
         return;
-    auto *box = new QMessageBox(
-        QMessageBox::Question, tr("Stop the server"),
-        tr("Stop the server? %n people will be disconnected.", nullptr, m_counters.connections),
-        QMessageBox::Cancel, this);
+    auto *box = new QMessageBox(QMessageBox::Question, tr("Stop the server"),
+                                m_counters.connections == 1
+                                    ? tr("Stop the server? 1 person will be disconnected.")
+                                    : tr("Stop the server? %1 people will be disconnected.")
+                                          .arg(QLocale().toString(m_counters.connections)),
+                                QMessageBox::Cancel, this);
     box->setObjectName(QStringLiteral("stopBox"));
     box->setTextFormat(Qt::PlainText);
     QPushButton *stop = box->addButton(tr("Stop"), QMessageBox::AcceptRole);
@@ -1458,8 +1475,10 @@ void MainWindow::closeEvent(QCloseEvent *event)
         event->ignore();
         auto *box = new QMessageBox(
             QMessageBox::Question, tr("Quit LanChat"),
-            tr("%n people are connected. Quitting stops the server and disconnects them.", nullptr,
-               m_counters.connections),
+            m_counters.connections == 1
+                ? tr("1 person is connected. Quitting stops the server and disconnects them.")
+                : tr("%1 people are connected. Quitting stops the server and disconnects them.")
+                      .arg(QLocale().toString(m_counters.connections)),
             QMessageBox::Cancel, this);
         box->setObjectName(QStringLiteral("quitBox"));
         box->setTextFormat(Qt::PlainText);

@@ -128,6 +128,7 @@ private:
     void updateActions();
     void updateRoomFilter();
     void updateFollowButton();
+    void updateConnectionsTitle();
     void onLogFlushed();
     void setFollowLog(bool follow);
 
