@@ -34,7 +34,7 @@ struct ClientStats
     quint64 bytesOut = 0;
     int rttMs = -1; // -1 until the first pong
     bool muted = false;
-    QString state; // "handshake", "online", "muted"
+    QString state; // "no hello yet", "online", "muted", "closing"
 };
 
 struct ServerCounters

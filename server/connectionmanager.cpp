@@ -1270,7 +1270,7 @@ void ConnectionManager::emitStats()
         stats.rttMs = client->rttMs;
         stats.muted = client->muted;
         stats.state = client->departed ? u"closing"_s
-            : !client->ready           ? u"handshake"_s
+            : !client->ready           ? u"no hello yet"_s
             : client->muted            ? u"muted"_s
                                        : u"online"_s;
         list.append(stats);

@@ -802,6 +802,12 @@ void TestMainWindow::connectionModelAppliesSnapshots()
     QCOMPARE(model.index(0, ConnectionModel::AddressColumn).data().toString(),
              u"192.168.1.20:40001"_s);
 
+    // Connected, but without a hello: the WebSocket handshake is long done.
+    ClientStats newcomer = stats(5, QString());
+    newcomer.state = u"no hello yet"_s;
+    model.applySnapshot({newcomer});
+    QCOMPARE(model.index(0, ConnectionModel::NickColumn).data().toString(), u"(no hello yet)"_s);
+
     model.applySnapshot({});
     QCOMPARE(model.rowCount(), 0);
 }

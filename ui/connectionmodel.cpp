@@ -96,7 +96,7 @@ QVariant ConnectionModel::data(const QModelIndex &index, int role) const
     case Qt::DisplayRole:
         switch (index.column()) {
         case NickColumn:
-            return c.nick.isEmpty() ? QStringLiteral("(joining)") : c.nick;
+            return c.nick.isEmpty() ? QStringLiteral("(no hello yet)") : c.nick;
         case AddressColumn:
             return formatAddress(c.address, c.port);
         case RoomsColumn:
