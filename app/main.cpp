@@ -3,6 +3,7 @@
 #include "historyexport.h"
 #include "logging.h"
 #include "mainwindow.h"
+#include "protocol.h"
 #include "serverconfig.h"
 
 #include <QApplication>
@@ -32,8 +33,8 @@ void onUnixSignal(int signal)
     [[maybe_unused]] const auto written = ::write(signalPipe[0], &byte, 1);
 }
 
-// SIGINT and SIGTERM arrive through a socket pair so that the stop runs in the
-// event loop, not inside the signal handler.
+// SIGINT and SIGTERM arrive through a socket pair so that the stop runs in the event loop,
+// not inside the signal handler.
 void watchStopSignals(QObject *context, std::function<void()> onStop)
 {
     if (::socketpair(AF_UNIX, SOCK_STREAM, 0, signalPipe) != 0)
@@ -80,9 +81,9 @@ void addOptions(QCommandLineParser &parser)
     });
 }
 
-// Settings come from the defaults, then the settings file, then the command
-// line. An error in the options is the command line's; one in the settings goes
-// to settingsProblem, which the window shows where the headless server stops.
+// Settings come from the defaults, then the settings file, then the command line. An error in
+// the options is the command line's; one in the settings goes to settingsProblem, which the
+// window shows where the headless server stops.
 bool readOptions(const QCommandLineParser &parser, ServerConfig &config, QString &error,
                  QString &settingsProblem)
 {
@@ -160,9 +161,8 @@ int runHeadless(QCoreApplication &app, const ServerConfig &config)
     return app.exec();
 }
 
-// What Qt says about its platform plugins while the application object is made:
-// kept back, so that a display that cannot be used is reported in one line of
-// ours, not in Qt's words.
+// What Qt says about its platform plugins while the application object is made: kept back, so
+// that a display that cannot be used is reported in one line of ours, not in Qt's words.
 struct PlatformMessage
 {
     QtMsgType type;
@@ -180,11 +180,10 @@ void holdPlatformMessage(QtMsgType type, const QMessageLogContext &context, cons
         previousHandler(type, context, text);
 }
 
-// The platform plugins to try, ending in offscreen. Qt 6 tries a list like
-// "xcb;offscreen" in order and takes the first that works, and the xcb and
-// wayland plugins give up (rather than abort) when they cannot reach their
-// display. So Qt itself answers whether the display can be used, with its
-// authentication, remote and Wayland cases, which probing a socket would not.
+// The platform plugins to try, ending in offscreen. Qt 6 tries a list like "xcb;offscreen" in
+// order and takes the first that works, and the xcb and wayland plugins give up (rather than
+// abort) when they cannot reach their display. So Qt itself answers whether the display can
+// be used, with its authentication, remote and Wayland cases, which probing a socket would not.
 QByteArray platformsToTry(bool *offscreenWanted)
 {
     QByteArray requested = qgetenv("QT_QPA_PLATFORM");
@@ -194,9 +193,8 @@ QByteArray platformsToTry(bool *offscreenWanted)
     return *offscreenWanted ? requested : requested + ";offscreen";
 }
 
-// The window needs the help, version and export options to have been recognised
-// before any application object exists, which a parse of the raw arguments
-// does.
+// The window needs the help, version and export options to have been recognised before any
+// application object exists, which a parse of the raw arguments does.
 bool needsNoWindow(int argc, char *argv[])
 {
     QStringList arguments;
@@ -205,8 +203,7 @@ bool needsNoWindow(int argc, char *argv[])
     QCommandLineParser parser;
     addOptions(parser);
     if (!parser.parse(arguments))
-        return false; // QApplication may still take Qt's own options; the real
-                      // parse reports
+        return false; // QApplication may still take Qt's own options; the real parse reports
     return parser.isSet(u"help"_s) || parser.isSet(u"help-all"_s) || parser.isSet(u"version"_s)
         || parser.isSet(u"export"_s) || parser.isSet(u"headless"_s);
 }
@@ -218,15 +215,13 @@ int main(int argc, char *argv[])
     qSetMessagePattern(u"%{time yyyy-MM-dd hh:mm:ss.zzz} %{if-category}%{category}: %{endif}"
                        u"%{message}"_s);
 
-    // GLib's main loop finds a socket notifier by walking a list, which makes
-    // every write to one of thousands of clients cost time in proportion to their
-    // number; Qt's own event dispatcher keeps them in a hash. Only an explicit
-    // setting in the environment wins.
+    // GLib's main loop finds a socket notifier by walking a list, which makes every write to
+    // one of thousands of clients cost time in proportion to their number; Qt's own event
+    // dispatcher keeps them in a hash. Only an explicit setting in the environment wins.
     if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
         qputenv("QT_NO_GLIB", "1");
 
-    // Decide before any application object exists: QApplication aborts without a
-    // display.
+    // Decide before any application object exists: QApplication aborts without a display.
     const bool hasDisplayVariable = qEnvironmentVariableIsSet("DISPLAY")
         || qEnvironmentVariableIsSet("WAYLAND_DISPLAY")
         || qEnvironmentVariableIsSet("QT_QPA_PLATFORM");
@@ -249,8 +244,7 @@ int main(int argc, char *argv[])
         if (!offscreenWanted && QGuiApplication::platformName() == u"offscreen"_s) {
             // The server runs on in this application object; it never makes a window.
             headless = true;
-            // Qt's first word on it is the cause; the rest repeats that the plugin
-            // failed.
+            // Qt's first word on it is the cause; the rest repeats that the plugin failed.
             noWindowReason = u"the display cannot be used (%1)"_s.arg(
                 platformMessages.isEmpty() ? u"no platform plugin could reach it"_s
                                            : platformMessages.constFirst().text);
@@ -279,15 +273,31 @@ int main(int argc, char *argv[])
         return 1;
     }
 
+    if (parser.isSet(u"room"_s) && !parser.isSet(u"export"_s)) {
+        std::fprintf(stderr, "lanchat: --room only goes with --export\n");
+        return 1;
+    }
     if (parser.isSet(u"export"_s)) {
         const QString file = parser.value(u"export"_s);
+        const QString room = parser.value(u"room"_s);
+        if (parser.isSet(u"room"_s) && !Protocol::isValidRoomName(room)) {
+            std::fprintf(stderr,
+                         "lanchat: --room takes a room name: 1 to 32 of a-z, 0-9, - and _\n");
+            return 1;
+        }
         qint64 count = 0;
-        if (!HistoryExport::exportFile(config.dataDir, file, parser.value(u"room"_s), &error,
-                                       &count)) {
+        if (!HistoryExport::exportFile(config.dataDir, file, room, &error, &count)) {
             std::fprintf(stderr, "lanchat: %s\n", qPrintable(error));
             return 1;
         }
-        std::fprintf(stderr, "lanchat: wrote %lld messages to %s\n", count, qPrintable(file));
+        if (count == 0 && !room.isEmpty()) {
+            std::fprintf(stderr,
+                         "lanchat: no messages are stored for a room %s; wrote an empty "
+                         "export to %s\n",
+                         qPrintable(room), qPrintable(file));
+        } else {
+            std::fprintf(stderr, "lanchat: wrote %lld messages to %s\n", count, qPrintable(file));
+        }
         return 0;
     }
 

@@ -1,3 +1,4 @@
+#include "sqlitestore.h"
 #include "testclient.h"
 
 #include <QDir>
@@ -15,8 +16,7 @@
 
 using namespace Qt::StringLiterals;
 
-// The real lanchat program, as a host starts it: its options, its exit codes,
-// what it prints.
+// The real lanchat program, as a host starts it: its options, its exit codes, what it prints.
 class TestCommandLine : public QObject
 {
     Q_OBJECT
@@ -33,18 +33,18 @@ private Q_SLOTS:
     void windowStopsCleanlyOnSignal_data();
     void windowStopsCleanlyOnSignal();
     void busyPortIsOneLineAndNoFolder();
+    void exportChecksTheRoom_data();
+    void exportChecksTheRoom();
+    void roomNeedsExport();
 
 private:
-    // An environment with no display at all and with settings kept in the test's
-    // folder.
+    // An environment with no display at all and with settings kept in the test's folder.
     QProcessEnvironment environment() const;
     // A display name that nothing answers on.
     static QString unreachableDisplay();
-    // Runs lanchat to its end; the exit code, or -1 when it crashed or did not
-    // end.
+    // Runs lanchat to its end; the exit code, or -1 when it crashed or did not end.
     int run(const QStringList &arguments, const QProcessEnvironment &environment, QString *output);
-    // Starts lanchat and waits until it says which port it serves; 0 when it did
-    // not.
+    // Starts lanchat and waits until it says which port it serves; 0 when it did not.
     quint16 launch(QProcess &process, const QStringList &arguments,
                    const QProcessEnvironment &environment);
 
@@ -274,6 +274,45 @@ void TestCommandLine::busyPortIsOneLineAndNoFolder()
     QVERIFY2(output.contains(QString::number(squatter.serverPort())), qPrintable(output));
     QCOMPARE(output.trimmed().count(u'\n'), 0);
     QVERIFY(!QFileInfo::exists(dataDir));
+}
+
+void TestCommandLine::exportChecksTheRoom_data()
+{
+    QTest::addColumn<QStringList>("options");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("said");
+    QTest::newRow("not a room name")
+        << QStringList {u"--room"_s, u"BAD ROOM"_s} << 1 << u"room name"_s;
+    QTest::newRow("unknown room") << QStringList {u"--room"_s, u"nosuchroom"_s} << 0
+                                  << u"no messages are stored for a room nosuchroom"_s;
+    QTest::newRow("every room") << QStringList() << 0 << u"wrote 0 messages"_s;
+}
+
+void TestCommandLine::exportChecksTheRoom()
+{
+    QFETCH(QStringList, options);
+    QFETCH(int, exitCode);
+    QFETCH(QString, said);
+    const QString dataDir = m_dir->filePath(u"data"_s);
+    {
+        SqliteStore store;
+        QVERIFY2(store.open(SqliteStore::defaultFilePath(dataDir)),
+                 qPrintable(store.errorString()));
+    }
+    const QString file = m_dir->filePath(u"export.json"_s);
+    QString output;
+    QCOMPARE(run(QStringList {u"--export"_s, file, u"--data-dir"_s, dataDir} + options,
+                 environment(), &output),
+             exitCode);
+    QVERIFY2(output.contains(said), qPrintable(output));
+    QCOMPARE(QFileInfo::exists(file), exitCode == 0);
+}
+
+void TestCommandLine::roomNeedsExport()
+{
+    QString output;
+    QCOMPARE(run({u"--headless"_s, u"--room"_s, u"lobby"_s}, environment(), &output), 1);
+    QVERIFY2(output.contains(u"--export"_s), qPrintable(output));
 }
 
 QTEST_GUILESS_MAIN(TestCommandLine)
