@@ -722,10 +722,12 @@ function setMuted(until, recheckMs = 0) {
 
 function submitMessage() {
   const input = $('message-input');
-  const text = input.value;
+  let text = input.value;
   if (!text.trim())
     return;
-  if (text.startsWith('/') && runCommand(text))
+  if (text.startsWith('//'))
+    text = text.slice(1);
+  else if (text.startsWith('/') && runCommand(text))
     return;
 
   const conversation = state.conversations.get(state.current);
@@ -795,10 +797,6 @@ function runCommand(text) {
     return done();
   }
   default:
-    if (text.startsWith('//')) {
-      input.value = text.slice(1);
-      return false;
-    }
     return false;
   }
 }

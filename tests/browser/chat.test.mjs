@@ -93,6 +93,13 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
       assert.deepEqual(someone.problems, []);
   });
 
+  test('a line that starts with // goes out with one slash less', async () => {
+    const writer = await person('slasher');
+    await send(writer.page, '//slash escape');
+    await waitForText(writer.page, '#messages .message .text', '/slash escape');
+    assert.equal(await writer.page.inputValue('#message-input'), '');
+  });
+
   test('names and texts full of HTML show literally and run nothing', async () => {
     const victim = await person('victim');
 
