@@ -145,12 +145,13 @@ function disconnect() {
     socket.close(1000);
 }
 
-function send(request, conversation) {
+// extra is kept with the request until its answer comes, for an error to act on.
+function send(request, conversation, extra = {}) {
   const socket = state.socket;
   if (!socket || socket.readyState !== WebSocket.OPEN || !state.welcomed)
     return false;
   const ref = String(++state.refSeq);
-  state.pending.set(ref, { type: request.type, conversation });
+  state.pending.set(ref, { ...extra, type: request.type, conversation });
   if (state.pending.size > MAX_PENDING)
     state.pending.delete(state.pending.keys().next().value);
   socket.send(JSON.stringify({ ...request, ref }));
@@ -499,6 +500,8 @@ const handlers = {
       showNewRoomError(message);
       return;
     }
+    if (request && request.type === 'dm' && code === 'no_such_user' && isString(request.draft))
+      conversation = giveBackDraft(request);
     if (!conversation && request && ['say', 'dm', 'typing'].includes(request.type))
       conversation = state.conversations.get(state.current);
     if (request && request.type === 'typing')
@@ -544,6 +547,23 @@ function onHelloError(code, message) {
     // disconnect() drops the socket at once: finish here, as its close is not awaited.
     onClosed(1000);
   }
+}
+
+// A direct message to someone who is not there: the person gets back what they typed, to fix
+// the name, and a conversation that /msg opened for nothing is closed again.
+function giveBackDraft(request) {
+  const opened = state.conversations.get(request.conversation);
+  if (isString(request.back) && opened && !opened.entries.length) {
+    state.conversations.delete(opened.key);
+    select(request.back);
+  }
+  const input = $('message-input');
+  if (!input.value) {
+    input.value = request.draft;
+    autosize();
+    renderCharCount();
+  }
+  return state.conversations.get(state.current);
 }
 
 function disconnectForRetry() {
@@ -740,7 +760,8 @@ function submitMessage() {
   const request = conversation.kind === 'room'
     ? { type: 'say', room: conversation.name, text }
     : { type: 'dm', to: conversation.name, text };
-  if (!send(request, conversation.key)) {
+  const extra = conversation.kind === 'dm' ? { draft: input.value } : {};
+  if (!send(request, conversation.key, extra)) {
     toast('Not connected: the message was not sent.');
     return;
   }
@@ -779,9 +800,13 @@ function runCommand(text) {
     const to = match ? match[1] : '';
     const body = match ? match[2] : '';
     if (to && body.trim()) {
-      const conversation = ensureDm(to);
-      send({ type: 'dm', to, text: body }, conversation.key);
-      select(conversation.key);
+      const key = dmKey(to);
+      const back = state.conversations.has(key) ? undefined : state.current;
+      if (!send({ type: 'dm', to, text: body }, key, { draft: text, back })) {
+        toast('Not connected: the message was not sent.');
+        return true;
+      }
+      select(ensureDm(to).key);
     }
     return done();
   }

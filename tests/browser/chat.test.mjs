@@ -100,6 +100,16 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     assert.equal(await writer.page.inputValue('#message-input'), '');
   });
 
+  test('a /msg to someone not there keeps the line to fix the name', async () => {
+    const sender = await person('sender');
+    await send(sender.page, '/msg nobodyhere hello?');
+    await waitForText(sender.page, '#messages .error-line', 'Nobody by that name is connected.');
+    assert.equal(await sender.page.inputValue('#message-input'), '/msg nobodyhere hello?');
+    // The conversation opened for the message is gone again; the person is back in the lobby.
+    await waitForText(sender.page, '#conversation-title', '#lobby');
+    assert.equal(await sender.page.$$eval('#dm-list button', (nodes) => nodes.length), 0);
+  });
+
   test('names and texts full of HTML show literally and run nothing', async () => {
     const victim = await person('victim');
 
