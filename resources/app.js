@@ -493,7 +493,7 @@ const handlers = {
     let conversation = request && request.conversation
       ? state.conversations.get(request.conversation) : undefined;
     if (request && request.type === 'nick') {
-      showRenameError(message);
+      showRenameError(message, request.nick);
       return;
     }
     if (request && request.type === 'join' && code === 'room_invalid') {
@@ -793,7 +793,7 @@ function runCommand(text) {
   }
   case 'nick':
     if (argument)
-      send({ type: 'nick', nick: argument });
+      send({ type: 'nick', nick: argument }, undefined, { nick: argument });
     return done();
   case 'msg': {
     const match = /^\/msg\s+(\S+)\s([\s\S]*)$/i.exec(text);
@@ -972,10 +972,11 @@ function showNewRoomError(message) {
   document.body.classList.add('show-sidebar');
 }
 
-function showRenameError(message) {
+// The toast says why; the form holds the refused name to be corrected.
+function showRenameError(message, nick) {
   $('rename-form').hidden = false;
-  $('rename-input').setCustomValidity(message);
-  $('rename-input').reportValidity();
+  if (isString(nick))
+    $('rename-input').value = nick;
   toast(message);
 }
 
@@ -1393,11 +1394,9 @@ function wire() {
     const form = $('rename-form');
     form.hidden = !form.hidden;
     $('rename-input').value = state.nick;
-    $('rename-input').setCustomValidity('');
     if (!form.hidden)
       $('rename-input').select();
   });
-  $('rename-input').addEventListener('input', () => $('rename-input').setCustomValidity(''));
   $('rename-cancel').addEventListener('click', () => {
     $('rename-form').hidden = true;
   });
@@ -1405,7 +1404,7 @@ function wire() {
     event.preventDefault();
     const nick = $('rename-input').value.trim();
     if (nick && nick !== state.nick)
-      send({ type: 'nick', nick });
+      send({ type: 'nick', nick }, undefined, { nick });
     $('rename-form').hidden = true;
   });
 

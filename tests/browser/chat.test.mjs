@@ -191,6 +191,17 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     await waitForText(henry.page, '#my-nick', 'hank');
   });
 
+  test('a refused rename says why once and keeps the name to correct', async () => {
+    const jules = await person('jules');
+    await send(jules.page, '/nick bad nick');
+    await waitForText(jules.page, '#toast', 'That nickname is not allowed.');
+    await jules.page.waitForSelector('#rename-form:not([hidden])');
+    // No validation bubble besides the toast.
+    assert.equal(await jules.page.$eval('#rename-input', (input) => input.validationMessage), '');
+    assert.equal(await jules.page.inputValue('#rename-input'), 'bad nick');
+    await waitForText(jules.page, '#my-nick', 'jules');
+  });
+
   test('a muted person cannot write until the mute ends', async () => {
     const grace = await person('grace');
     await host.command('mute grace 2');
