@@ -202,6 +202,28 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     await waitForText(jules.page, '#my-nick', 'jules');
   });
 
+  test('the rename form opened by /nick has readable buttons', async () => {
+    const kim = await person('kim');
+    await send(kim.page, '/nick bad nick');
+    await kim.page.waitForSelector('#rename-form:not([hidden])');
+    // WCAG's contrast ratio of the Cancel text against the sidebar behind the button.
+    const ratio = await kim.page.evaluate(() => {
+      const rgb = (node, property) => getComputedStyle(node)[property].match(/[\d.]+/g)
+        .slice(0, 3).map(Number);
+      const luminance = (channels) => {
+        const [r, g, b] = channels.map((c) => {
+          const v = c / 255;
+          return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      const text = luminance(rgb(document.getElementById('rename-cancel'), 'color'));
+      const back = luminance(rgb(document.getElementById('sidebar'), 'backgroundColor'));
+      return (Math.max(text, back) + 0.05) / (Math.min(text, back) + 0.05);
+    });
+    assert.ok(ratio >= 4.5, `the Cancel button's contrast is ${ratio.toFixed(2)}:1`);
+  });
+
   test('a muted person cannot write until the mute ends', async () => {
     const grace = await person('grace');
     await host.command('mute grace 2');
