@@ -1237,7 +1237,8 @@ function renderMembers() {
     const button = make('button', 'member-button');
     button.type = 'button';
     button.disabled = me;
-    button.title = me ? 'You' : `Write to ${nick}`;
+    // The name may be cut short to fit; the tooltip has it whole.
+    button.title = me ? `${nick} (you)` : `Write to ${nick}`;
     const avatar = make('span', 'avatar', initial(nick));
     avatar.setAttribute('aria-hidden', 'true');
     avatar.style.setProperty('--hue', hue(nick));

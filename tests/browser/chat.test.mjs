@@ -409,6 +409,47 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     assert.equal(scrollWidth, 390);
   });
 
+  test('long nicknames are cut short in line in the member list', async () => {
+    const wideNick = 'abcdefghijklmnopqrstuvwx';
+    const phoneNick = 'xwvutsrqponmlkjihgfedcba';
+    const wide = await person(wideNick);
+    const phone = await person(phoneNick, { viewport: { width: 390, height: 844 } });
+    await send(wide.page, '/join longnames');
+    await send(phone.page, '/join longnames');
+    await waitForText(wide.page, '#messages .event', `${phoneNick} joined`);
+    // One row of each kind in both lists: one's own, someone typing, someone idle.
+    await wide.page.type('#message-input', 'hi');
+    await phone.page.waitForSelector(`#member-list li.typing[data-nick="${wideNick}"]`);
+    await phone.page.click('#members-button');
+    await phone.page.waitForFunction(() => document.getElementById('members')
+      .getBoundingClientRect().right === window.innerWidth);
+
+    for (const [page, own] of [[wide.page, wideNick], [phone.page, phoneNick]]) {
+      const rows = await page.$$eval('#member-list li', (items) => items.map((item) => {
+        const box = item.querySelector('button').getBoundingClientRect();
+        const name = item.querySelector('.member-name');
+        return {
+          nick: item.dataset.nick,
+          left: box.left,
+          width: box.width,
+          height: box.height,
+          cut: name.scrollWidth > name.clientWidth,
+          ellipsis: getComputedStyle(name).textOverflow === 'ellipsis',
+          title: item.querySelector('button').title,
+        };
+      }));
+      for (const row of rows) {
+        assert.deepEqual([row.left, row.width, row.height],
+          [rows[0].left, rows[0].width, rows[0].height], JSON.stringify(rows));
+      }
+      const mine = rows.find((row) => row.nick === own);
+      assert.ok(mine && mine.cut && mine.ellipsis, JSON.stringify(rows));
+      assert.match(mine.title, new RegExp(own));
+      const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.equal(scrollWidth, page.viewportSize().width);
+    }
+  });
+
   test('reconnects after the server restarts and rejoins its rooms', async () => {
     const frank = await person('frank');
     await send(frank.page, '/join quiet');
