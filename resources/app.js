@@ -145,12 +145,13 @@ function disconnect() {
     socket.close(1000);
 }
 
-function send(request, conversation) {
+// extra is kept with the request until its answer comes, for an error to act on.
+function send(request, conversation, extra = {}) {
   const socket = state.socket;
   if (!socket || socket.readyState !== WebSocket.OPEN || !state.welcomed)
     return false;
   const ref = String(++state.refSeq);
-  state.pending.set(ref, { type: request.type, conversation });
+  state.pending.set(ref, { ...extra, type: request.type, conversation });
   if (state.pending.size > MAX_PENDING)
     state.pending.delete(state.pending.keys().next().value);
   socket.send(JSON.stringify({ ...request, ref }));
@@ -492,13 +493,15 @@ const handlers = {
     let conversation = request && request.conversation
       ? state.conversations.get(request.conversation) : undefined;
     if (request && request.type === 'nick') {
-      showRenameError(message);
+      showRenameError(message, request.nick);
       return;
     }
     if (request && request.type === 'join' && code === 'room_invalid') {
       showNewRoomError(message);
       return;
     }
+    if (request && request.type === 'dm' && code === 'no_such_user' && isString(request.draft))
+      conversation = giveBackDraft(request);
     if (!conversation && request && ['say', 'dm', 'typing'].includes(request.type))
       conversation = state.conversations.get(state.current);
     if (request && request.type === 'typing')
@@ -544,6 +547,23 @@ function onHelloError(code, message) {
     // disconnect() drops the socket at once: finish here, as its close is not awaited.
     onClosed(1000);
   }
+}
+
+// A direct message to someone who is not there: the person gets back what they typed, to fix
+// the name, and a conversation that /msg opened for nothing is closed again.
+function giveBackDraft(request) {
+  const opened = state.conversations.get(request.conversation);
+  if (isString(request.back) && opened && !opened.entries.length) {
+    state.conversations.delete(opened.key);
+    select(request.back);
+  }
+  const input = $('message-input');
+  if (!input.value) {
+    input.value = request.draft;
+    autosize();
+    renderCharCount();
+  }
+  return state.conversations.get(state.current);
 }
 
 function disconnectForRetry() {
@@ -722,10 +742,12 @@ function setMuted(until, recheckMs = 0) {
 
 function submitMessage() {
   const input = $('message-input');
-  const text = input.value;
+  let text = input.value;
   if (!text.trim())
     return;
-  if (text.startsWith('/') && runCommand(text))
+  if (text.startsWith('//'))
+    text = text.slice(1);
+  else if (text.startsWith('/') && runCommand(text))
     return;
 
   const conversation = state.conversations.get(state.current);
@@ -738,7 +760,8 @@ function submitMessage() {
   const request = conversation.kind === 'room'
     ? { type: 'say', room: conversation.name, text }
     : { type: 'dm', to: conversation.name, text };
-  if (!send(request, conversation.key)) {
+  const extra = conversation.kind === 'dm' ? { draft: input.value } : {};
+  if (!send(request, conversation.key, extra)) {
     toast('Not connected: the message was not sent.');
     return;
   }
@@ -770,16 +793,20 @@ function runCommand(text) {
   }
   case 'nick':
     if (argument)
-      send({ type: 'nick', nick: argument });
+      send({ type: 'nick', nick: argument }, undefined, { nick: argument });
     return done();
   case 'msg': {
     const match = /^\/msg\s+(\S+)\s([\s\S]*)$/i.exec(text);
     const to = match ? match[1] : '';
     const body = match ? match[2] : '';
     if (to && body.trim()) {
-      const conversation = ensureDm(to);
-      send({ type: 'dm', to, text: body }, conversation.key);
-      select(conversation.key);
+      const key = dmKey(to);
+      const back = state.conversations.has(key) ? undefined : state.current;
+      if (!send({ type: 'dm', to, text: body }, key, { draft: text, back })) {
+        toast('Not connected: the message was not sent.');
+        return true;
+      }
+      select(ensureDm(to).key);
     }
     return done();
   }
@@ -795,10 +822,6 @@ function runCommand(text) {
     return done();
   }
   default:
-    if (text.startsWith('//')) {
-      input.value = text.slice(1);
-      return false;
-    }
     return false;
   }
 }
@@ -949,10 +972,11 @@ function showNewRoomError(message) {
   document.body.classList.add('show-sidebar');
 }
 
-function showRenameError(message) {
+// The toast says why; the form holds the refused name to be corrected.
+function showRenameError(message, nick) {
   $('rename-form').hidden = false;
-  $('rename-input').setCustomValidity(message);
-  $('rename-input').reportValidity();
+  if (isString(nick))
+    $('rename-input').value = nick;
   toast(message);
 }
 
@@ -1213,7 +1237,8 @@ function renderMembers() {
     const button = make('button', 'member-button');
     button.type = 'button';
     button.disabled = me;
-    button.title = me ? 'You' : `Write to ${nick}`;
+    // The name may be cut short to fit; the tooltip has it whole.
+    button.title = me ? `${nick} (you)` : `Write to ${nick}`;
     const avatar = make('span', 'avatar', initial(nick));
     avatar.setAttribute('aria-hidden', 'true');
     avatar.style.setProperty('--hue', hue(nick));
@@ -1370,11 +1395,9 @@ function wire() {
     const form = $('rename-form');
     form.hidden = !form.hidden;
     $('rename-input').value = state.nick;
-    $('rename-input').setCustomValidity('');
     if (!form.hidden)
       $('rename-input').select();
   });
-  $('rename-input').addEventListener('input', () => $('rename-input').setCustomValidity(''));
   $('rename-cancel').addEventListener('click', () => {
     $('rename-form').hidden = true;
   });
@@ -1382,7 +1405,7 @@ function wire() {
     event.preventDefault();
     const nick = $('rename-input').value.trim();
     if (nick && nick !== state.nick)
-      send({ type: 'nick', nick });
+      send({ type: 'nick', nick }, undefined, { nick });
     $('rename-form').hidden = true;
   });
 

@@ -93,6 +93,23 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
       assert.deepEqual(someone.problems, []);
   });
 
+  test('a line that starts with // goes out with one slash less', async () => {
+    const writer = await person('slasher');
+    await send(writer.page, '//slash escape');
+    await waitForText(writer.page, '#messages .message .text', '/slash escape');
+    assert.equal(await writer.page.inputValue('#message-input'), '');
+  });
+
+  test('a /msg to someone not there keeps the line to fix the name', async () => {
+    const sender = await person('sender');
+    await send(sender.page, '/msg nobodyhere hello?');
+    await waitForText(sender.page, '#messages .error-line', 'Nobody by that name is connected.');
+    assert.equal(await sender.page.inputValue('#message-input'), '/msg nobodyhere hello?');
+    // The conversation opened for the message is gone again; the person is back in the lobby.
+    await waitForText(sender.page, '#conversation-title', '#lobby');
+    assert.equal(await sender.page.$$eval('#dm-list button', (nodes) => nodes.length), 0);
+  });
+
   test('names and texts full of HTML show literally and run nothing', async () => {
     const victim = await person('victim');
 
@@ -172,6 +189,39 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     await henry.page.press('#rename-input', 'Enter');
     await henry.page.waitForSelector('#toast:not([hidden])');
     await waitForText(henry.page, '#my-nick', 'hank');
+  });
+
+  test('a refused rename says why once and keeps the name to correct', async () => {
+    const jules = await person('jules');
+    await send(jules.page, '/nick bad nick');
+    await waitForText(jules.page, '#toast', 'That nickname is not allowed.');
+    await jules.page.waitForSelector('#rename-form:not([hidden])');
+    // No validation bubble besides the toast.
+    assert.equal(await jules.page.$eval('#rename-input', (input) => input.validationMessage), '');
+    assert.equal(await jules.page.inputValue('#rename-input'), 'bad nick');
+    await waitForText(jules.page, '#my-nick', 'jules');
+  });
+
+  test('the rename form opened by /nick has readable buttons', async () => {
+    const kim = await person('kim');
+    await send(kim.page, '/nick bad nick');
+    await kim.page.waitForSelector('#rename-form:not([hidden])');
+    // WCAG's contrast ratio of the Cancel text against the sidebar behind the button.
+    const ratio = await kim.page.evaluate(() => {
+      const rgb = (node, property) => getComputedStyle(node)[property].match(/[\d.]+/g)
+        .slice(0, 3).map(Number);
+      const luminance = (channels) => {
+        const [r, g, b] = channels.map((c) => {
+          const v = c / 255;
+          return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      const text = luminance(rgb(document.getElementById('rename-cancel'), 'color'));
+      const back = luminance(rgb(document.getElementById('sidebar'), 'backgroundColor'));
+      return (Math.max(text, back) + 0.05) / (Math.min(text, back) + 0.05);
+    });
+    assert.ok(ratio >= 4.5, `the Cancel button's contrast is ${ratio.toFixed(2)}:1`);
   });
 
   test('a muted person cannot write until the mute ends', async () => {
@@ -357,6 +407,47 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     await waitForText(page, '#member-list .member-name', 'phone');
     const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.equal(scrollWidth, 390);
+  });
+
+  test('long nicknames are cut short in line in the member list', async () => {
+    const wideNick = 'abcdefghijklmnopqrstuvwx';
+    const phoneNick = 'xwvutsrqponmlkjihgfedcba';
+    const wide = await person(wideNick);
+    const phone = await person(phoneNick, { viewport: { width: 390, height: 844 } });
+    await send(wide.page, '/join longnames');
+    await send(phone.page, '/join longnames');
+    await waitForText(wide.page, '#messages .event', `${phoneNick} joined`);
+    // One row of each kind in both lists: one's own, someone typing, someone idle.
+    await wide.page.type('#message-input', 'hi');
+    await phone.page.waitForSelector(`#member-list li.typing[data-nick="${wideNick}"]`);
+    await phone.page.click('#members-button');
+    await phone.page.waitForFunction(() => document.getElementById('members')
+      .getBoundingClientRect().right === window.innerWidth);
+
+    for (const [page, own] of [[wide.page, wideNick], [phone.page, phoneNick]]) {
+      const rows = await page.$$eval('#member-list li', (items) => items.map((item) => {
+        const box = item.querySelector('button').getBoundingClientRect();
+        const name = item.querySelector('.member-name');
+        return {
+          nick: item.dataset.nick,
+          left: box.left,
+          width: box.width,
+          height: box.height,
+          cut: name.scrollWidth > name.clientWidth,
+          ellipsis: getComputedStyle(name).textOverflow === 'ellipsis',
+          title: item.querySelector('button').title,
+        };
+      }));
+      for (const row of rows) {
+        assert.deepEqual([row.left, row.width, row.height],
+          [rows[0].left, rows[0].width, rows[0].height], JSON.stringify(rows));
+      }
+      const mine = rows.find((row) => row.nick === own);
+      assert.ok(mine && mine.cut && mine.ellipsis, JSON.stringify(rows));
+      assert.match(mine.title, new RegExp(own));
+      const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.equal(scrollWidth, page.viewportSize().width);
+    }
   });
 
   test('reconnects after the server restarts and rejoins its rooms', async () => {
