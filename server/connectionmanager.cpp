@@ -46,6 +46,17 @@ QJsonObject messageObject(const ChatMessage &message)
     return object;
 }
 
+// A socket keeps the 16 KiB chunk of its read buffer once the data in it has been read, for as
+// long as the connection lasts, though an idle one only hears a pong now and then. Opening the
+// device again lets go of its buffers and leaves the connection alone, so it is done only while
+// they hold nothing.
+void releaseIdleBuffers(QTcpSocket *socket)
+{
+    if (socket && socket->isOpen() && socket->bytesAvailable() == 0 && socket->bytesToWrite() == 0
+        && !socket->isTransactionStarted())
+        socket->open(socket->openMode());
+}
+
 } // namespace
 
 struct ConnectionManager::Room
@@ -180,6 +191,8 @@ void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
     client->id = m_nextClientId++;
     client->socket = socket;
     client->transport = transport;
+    // The handshake has been read and answered.
+    releaseIdleBuffers(transport);
     client->hostAddress = socket->peerAddress();
     // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; bans and limits want a.b.c.d.
     bool isV4 = false;
@@ -1228,6 +1241,8 @@ void ConnectionManager::pingAll()
         Client *client = entry.second.get();
         if (!client->departed && client->socket) {
             uncork(client);
+            // What the client sent since the last ping, its pong included, has been read.
+            releaseIdleBuffers(client->transport);
             client->socket->ping();
         }
     }
