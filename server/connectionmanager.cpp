@@ -94,7 +94,9 @@ struct ConnectionManager::Client
 
     double tokens = 0;
     qint64 refillMs = 0;
-    std::deque<qint64> drops; // when recent requests were dropped by the rate limit
+    // When recent requests were dropped by the rate limit. Not a std::deque: that allocates
+    // its first block with the client, and most clients are never dropped.
+    QList<qint64> drops;
     qint64 lastTypingMs = std::numeric_limits<qint64>::min() / 2;
 
     bool muted = false;
