@@ -17,6 +17,10 @@
 #endif
 #include <deque>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 using namespace Qt::StringLiterals;
 using Protocol::Error;
 using Protocol::Request;
@@ -25,6 +29,8 @@ using Protocol::RequestType;
 namespace {
 
 constexpr qint64 CloseGraceMs = 5'000; // a peer that never answers our close frame is cut off
+constexpr quint64 TrimAfterBytes = 1 << 20;
+constexpr int TrimQuietMs = 100;
 
 QJsonObject presence(const QString &room, const QString &nick, const QString &event)
 {
@@ -123,7 +129,7 @@ ConnectionManager::ConnectionManager(const ServerConfig &config, QObject *parent
     m_clock.start();
     // ServerHost moves the manager to the network thread; member timers go along only as
     // children.
-    for (QTimer *timer : {&m_sweepTimer, &m_pingTimer, &m_statsTimer})
+    for (QTimer *timer : {&m_sweepTimer, &m_pingTimer, &m_statsTimer, &m_trimTimer})
         timer->setParent(this);
     // Without a store, ids start from the clock so that they still never go back after a
     // restart; at a thousand ids a millisecond they stay below 2^53 for centuries.
@@ -143,6 +149,10 @@ ConnectionManager::ConnectionManager(const ServerConfig &config, QObject *parent
     m_pingTimer.start();
 
     connect(&m_statsTimer, &QTimer::timeout, this, &ConnectionManager::emitStats);
+
+    m_trimTimer.setSingleShot(true);
+    m_trimTimer.setInterval(TrimQuietMs);
+    connect(&m_trimTimer, &QTimer::timeout, this, &ConnectionManager::trimHeap);
     setStatsInterval(500);
 }
 
@@ -759,6 +769,11 @@ void ConnectionManager::sendWire(Client *client, const QByteArray &wire)
     ++client->messagesOut;
     client->bytesOut += quint64(wire.size());
     ++m_deliveriesSinceStats;
+    m_sentSinceTrim += quint64(wire.size());
+    if (m_sentSinceTrim >= TrimAfterBytes && !m_trimTimer.isActive()) {
+        m_sentWhenTrimArmed = m_sentSinceTrim;
+        m_trimTimer.start();
+    }
     if (pending > m_config.maxPendingBytes) {
         // Cut off after the walk over the room is done, never in the middle of it.
         client->overflowed = true;
@@ -1152,7 +1167,7 @@ void ConnectionManager::shutdown(const QString &notice)
         return;
     m_shuttingDown = true;
     // No snapshot after this one: it would show connections that are about to go.
-    for (QTimer *timer : {&m_sweepTimer, &m_pingTimer, &m_statsTimer})
+    for (QTimer *timer : {&m_sweepTimer, &m_pingTimer, &m_statsTimer, &m_trimTimer})
         timer->stop();
     if (m_store && m_flushPending)
         flushUnstored();
@@ -1235,6 +1250,20 @@ void ConnectionManager::sweep()
         liftMute(client);
     expireBans();
     processOverflowed();
+}
+
+void ConnectionManager::trimHeap()
+{
+    // Still busy: a trim walks the whole heap, so it waits for the traffic to pause.
+    if (m_sentSinceTrim != m_sentWhenTrimArmed) {
+        m_sentWhenTrimArmed = m_sentSinceTrim;
+        m_trimTimer.start();
+        return;
+    }
+#ifdef __GLIBC__
+    ::malloc_trim(0);
+#endif
+    m_sentSinceTrim = 0;
 }
 
 void ConnectionManager::pingAll()
