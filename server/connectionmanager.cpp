@@ -230,6 +230,10 @@ void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
     connect(socket, &QWebSocket::pong, this, [this, client](quint64 elapsed) {
         client->lastHeardMs = m_clock.elapsed();
         client->rttMs = int(std::min<quint64>(elapsed, INT_MAX));
+        // The pong is all an idle client sends; let go of the buffer it came in once the
+        // socket is done reading, not while it is.
+        if (QTcpSocket *transport = client->transport)
+            QTimer::singleShot(0, transport, [transport] { releaseIdleBuffers(transport); });
     });
     // The socket answers a close frame from the client with its own, announcing it here; a
     // connection that is simply lost never sends one.
