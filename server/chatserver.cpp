@@ -13,6 +13,10 @@
 #include <QWebSocket>
 #include <QWebSocketServer>
 
+#ifdef Q_OS_UNIX
+#include <sys/socket.h>
+#endif
+
 using namespace Qt::StringLiterals;
 
 namespace {
@@ -41,12 +45,57 @@ QString peerKey(const QHostAddress &address, quint16 port)
     return address.toString() + u'|' + QString::number(port);
 }
 
+#ifdef Q_OS_UNIX
+// Sends what it is given straight to the kernel while nothing is queued ahead of it. Without
+// this, a connection's first write (the handshake answer) leaves the socket holding a 32 KiB
+// write buffer and a write notifier for the rest of its life, though an idle connection only
+// ever sends a ping now and then.
+class DirectTcpSocket : public QTcpSocket
+{
+public:
+    using QTcpSocket::QTcpSocket;
+
+protected:
+    qint64 writeData(const char *data, qint64 size) override
+    {
+        qint64 sent = 0;
+        if (size > 0 && bytesToWrite() == 0 && state() == ConnectedState) {
+            const ssize_t result
+                = ::send(int(socketDescriptor()), data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (result > 0)
+                sent = result;
+            // Any failure is the socket's to find and report: it gets the data as it is.
+        }
+        if (sent == size)
+            return size;
+        const qint64 queued = QTcpSocket::writeData(data + sent, size - sent);
+        return queued < 0 && sent == 0 ? queued : sent + std::max<qint64>(queued, 0);
+    }
+};
+
+class DirectTcpServer : public QTcpServer
+{
+public:
+    using QTcpServer::QTcpServer;
+
+protected:
+    void incomingConnection(qintptr descriptor) override
+    {
+        auto *socket = new DirectTcpSocket(this);
+        socket->setSocketDescriptor(descriptor);
+        addPendingConnection(socket);
+    }
+};
+#else
+using DirectTcpServer = QTcpServer;
+#endif
+
 } // namespace
 
 ChatServer::ChatServer(const ServerConfig &config, QObject *parent)
     : QObject(parent)
     , m_config(config)
-    , m_tcpServer(new QTcpServer(this))
+    , m_tcpServer(new DirectTcpServer(this))
     , m_wsServer(new QWebSocketServer(config.name, QWebSocketServer::NonSecureMode, this))
     , m_manager(new ConnectionManager(config, this))
 {

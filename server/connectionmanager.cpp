@@ -17,6 +17,10 @@
 #endif
 #include <deque>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 using namespace Qt::StringLiterals;
 using Protocol::Error;
 using Protocol::Request;
@@ -25,6 +29,8 @@ using Protocol::RequestType;
 namespace {
 
 constexpr qint64 CloseGraceMs = 5'000; // a peer that never answers our close frame is cut off
+constexpr quint64 TrimAfterBytes = 1 << 20;
+constexpr int TrimQuietMs = 100;
 
 QJsonObject presence(const QString &room, const QString &nick, const QString &event)
 {
@@ -44,6 +50,17 @@ QJsonObject messageObject(const ChatMessage &message)
     else
         object.insert("room"_L1, message.room);
     return object;
+}
+
+// A socket keeps the 16 KiB chunk of its read buffer once the data in it has been read, for as
+// long as the connection lasts, though an idle one only hears a pong now and then. Opening the
+// device again lets go of its buffers and leaves the connection alone, so it is done only while
+// they hold nothing.
+void releaseIdleBuffers(QTcpSocket *socket)
+{
+    if (socket && socket->isOpen() && socket->bytesAvailable() == 0 && socket->bytesToWrite() == 0
+        && !socket->isTransactionStarted())
+        socket->open(socket->openMode());
 }
 
 } // namespace
@@ -83,7 +100,9 @@ struct ConnectionManager::Client
 
     double tokens = 0;
     qint64 refillMs = 0;
-    std::deque<qint64> drops; // when recent requests were dropped by the rate limit
+    // When recent requests were dropped by the rate limit. Not a std::deque: that allocates
+    // its first block with the client, and most clients are never dropped.
+    QList<qint64> drops;
     qint64 lastTypingMs = std::numeric_limits<qint64>::min() / 2;
 
     bool muted = false;
@@ -110,7 +129,7 @@ ConnectionManager::ConnectionManager(const ServerConfig &config, QObject *parent
     m_clock.start();
     // ServerHost moves the manager to the network thread; member timers go along only as
     // children.
-    for (QTimer *timer : {&m_sweepTimer, &m_pingTimer, &m_statsTimer})
+    for (QTimer *timer : {&m_sweepTimer, &m_pingTimer, &m_statsTimer, &m_trimTimer})
         timer->setParent(this);
     // Without a store, ids start from the clock so that they still never go back after a
     // restart; at a thousand ids a millisecond they stay below 2^53 for centuries.
@@ -130,6 +149,10 @@ ConnectionManager::ConnectionManager(const ServerConfig &config, QObject *parent
     m_pingTimer.start();
 
     connect(&m_statsTimer, &QTimer::timeout, this, &ConnectionManager::emitStats);
+
+    m_trimTimer.setSingleShot(true);
+    m_trimTimer.setInterval(TrimQuietMs);
+    connect(&m_trimTimer, &QTimer::timeout, this, &ConnectionManager::trimHeap);
     setStatsInterval(500);
 }
 
@@ -180,6 +203,8 @@ void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
     client->id = m_nextClientId++;
     client->socket = socket;
     client->transport = transport;
+    // The handshake has been read and answered.
+    releaseIdleBuffers(transport);
     client->hostAddress = socket->peerAddress();
     // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; bans and limits want a.b.c.d.
     bool isV4 = false;
@@ -205,6 +230,10 @@ void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
     connect(socket, &QWebSocket::pong, this, [this, client](quint64 elapsed) {
         client->lastHeardMs = m_clock.elapsed();
         client->rttMs = int(std::min<quint64>(elapsed, INT_MAX));
+        // The pong is all an idle client sends; let go of the buffer it came in once the
+        // socket is done reading, not while it is.
+        if (QTcpSocket *transport = client->transport)
+            QTimer::singleShot(0, transport, [transport] { releaseIdleBuffers(transport); });
     });
     // The socket answers a close frame from the client with its own, announcing it here; a
     // connection that is simply lost never sends one.
@@ -744,6 +773,11 @@ void ConnectionManager::sendWire(Client *client, const QByteArray &wire)
     ++client->messagesOut;
     client->bytesOut += quint64(wire.size());
     ++m_deliveriesSinceStats;
+    m_sentSinceTrim += quint64(wire.size());
+    if (m_sentSinceTrim >= TrimAfterBytes && !m_trimTimer.isActive()) {
+        m_sentWhenTrimArmed = m_sentSinceTrim;
+        m_trimTimer.start();
+    }
     if (pending > m_config.maxPendingBytes) {
         // Cut off after the walk over the room is done, never in the middle of it.
         client->overflowed = true;
@@ -1137,7 +1171,7 @@ void ConnectionManager::shutdown(const QString &notice)
         return;
     m_shuttingDown = true;
     // No snapshot after this one: it would show connections that are about to go.
-    for (QTimer *timer : {&m_sweepTimer, &m_pingTimer, &m_statsTimer})
+    for (QTimer *timer : {&m_sweepTimer, &m_pingTimer, &m_statsTimer, &m_trimTimer})
         timer->stop();
     if (m_store && m_flushPending)
         flushUnstored();
@@ -1222,12 +1256,28 @@ void ConnectionManager::sweep()
     processOverflowed();
 }
 
+void ConnectionManager::trimHeap()
+{
+    // Still busy: a trim walks the whole heap, so it waits for the traffic to pause.
+    if (m_sentSinceTrim != m_sentWhenTrimArmed) {
+        m_sentWhenTrimArmed = m_sentSinceTrim;
+        m_trimTimer.start();
+        return;
+    }
+#ifdef __GLIBC__
+    ::malloc_trim(0);
+#endif
+    m_sentSinceTrim = 0;
+}
+
 void ConnectionManager::pingAll()
 {
     for (auto &entry : m_clients) {
         Client *client = entry.second.get();
         if (!client->departed && client->socket) {
             uncork(client);
+            // What the client sent since the last ping, its pong included, has been read.
+            releaseIdleBuffers(client->transport);
             client->socket->ping();
         }
     }

@@ -141,6 +141,7 @@ private:
     QJsonArray roomList() const;
     void sweep();
     void pingAll();
+    void trimHeap();
     void emitStats();
 
     ServerConfig m_config;
@@ -172,4 +173,10 @@ private:
     quint64 m_messagesSinceStats = 0;
     quint64 m_deliveriesSinceStats = 0;
     qint64 m_lastStatsMs = 0;
+    // A burst of traffic (a class joining at once, a busy room) leaves the heap full of freed
+    // frames and JSON that glibc keeps resident; once the traffic pauses, the free pages go
+    // back to the system. Counted in bytes sent since the last trim.
+    QTimer m_trimTimer;
+    quint64 m_sentSinceTrim = 0;
+    quint64 m_sentWhenTrimArmed = 0;
 };
