@@ -832,7 +832,7 @@ void ConnectionManager::closeClient(Client *client, int closeCode, const QString
         return;
     client->closed = true;
     uncork(client); // what was said before the close frame goes before it
-    socket->close(QWebSocketProtocol::CloseCode(closeCode), reason);
+    socket->close(QWebSocketProtocol::CloseCode(closeCode), Protocol::closeReason(reason));
     QTimer::singleShot(CloseGraceMs, socket, [socket] { socket->abort(); });
 }
 

@@ -234,6 +234,27 @@ bool isValidRoomName(const QString &room)
     return true;
 }
 
+QString closeReason(const QString &reason)
+{
+    int bytes = 0;
+    const qsizetype size = reason.size();
+    qsizetype i = 0;
+    while (i < size) {
+        const QChar c = reason.at(i);
+        int units = 1;
+        int width = c.unicode() < 0x80 ? 1 : c.unicode() < 0x800 ? 2 : 3;
+        if (c.isHighSurrogate() && i + 1 < size && reason.at(i + 1).isLowSurrogate()) {
+            units = 2;
+            width = 4;
+        }
+        if (bytes + width > MaxCloseReasonBytes)
+            break;
+        bytes += width;
+        i += units;
+    }
+    return reason.left(i);
+}
+
 QByteArray encodeUtf8(const QJsonObject &frame)
 {
     return QJsonDocument(frame).toJson(QJsonDocument::Compact);

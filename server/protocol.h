@@ -53,6 +53,8 @@ enum CloseCode {
 };
 
 constexpr int MaxRefLength = 64;
+// A close frame's payload is at most 125 bytes, two of which hold the code (RFC 6455 5.5).
+constexpr int MaxCloseReasonBytes = 123;
 
 struct DecodeResult
 {
@@ -76,6 +78,9 @@ QString timestamp(const QDateTime &utc);
 int codePointLength(const QString &text);
 bool hasVisibleCharacter(const QString &text);
 bool isValidRoomName(const QString &room);
+// The longest start of reason that fits a close frame in UTF-8, never ending inside a
+// character: a cut character would make the frame invalid and the peer see 1007 instead.
+QString closeReason(const QString &reason);
 
 // Compact JSON, as UTF-8 (what goes on the wire) or as text.
 QByteArray encodeUtf8(const QJsonObject &frame);

@@ -193,6 +193,8 @@ private Q_SLOTS:
 
     // Host actions
     void kick();
+    void longReasonFitsCloseFrame_data();
+    void longReasonFitsCloseFrame();
     void banNickname();
     void banAddressAndUnban();
     void mute();
@@ -1239,6 +1241,33 @@ void TestConnectionManager::kick()
 
     // A kick is no ban.
     CONNECT_AS(back, u"bob"_s);
+}
+
+void TestConnectionManager::longReasonFitsCloseFrame_data()
+{
+    QTest::addColumn<bool>("ban");
+    QTest::newRow("kick") << false;
+    QTest::newRow("ban") << true;
+}
+
+void TestConnectionManager::longReasonFitsCloseFrame()
+{
+    QFETCH(bool, ban);
+
+    QVERIFY(start());
+    CONNECT_AS(bob, u"bob"_s);
+    // 142 bytes in UTF-8: a cut at byte 123 would fall inside an e acute.
+    const QString reason = u"ab"_s + QString(70, QChar(0xe9));
+    if (ban)
+        m_server->manager()->ban(u"bob"_s, {}, 0, reason);
+    else
+        m_server->manager()->kick(u"bob"_s, reason);
+
+    TAKE(notice, bob, ban ? u"banned"_s : u"kicked"_s);
+    QCOMPARE(notice.value(u"reason"_s).toString(), reason);
+    QVERIFY(bob->waitClosed());
+    QCOMPARE(bob->closeCode(), int(ban ? Protocol::CloseBanned : Protocol::CloseKicked));
+    QCOMPARE(bob->closeReason(), u"ab"_s + QString(60, QChar(0xe9)));
 }
 
 void TestConnectionManager::banNickname()

@@ -41,6 +41,8 @@ private Q_SLOTS:
     void roomNames_data();
     void roomNames();
     void encodeIsCompactJson();
+    void closeReason_data();
+    void closeReason();
 };
 
 void TestProtocol::decodeGood_data()
@@ -364,6 +366,34 @@ void TestProtocol::encodeIsCompactJson()
     const QJsonObject back = QJsonDocument::fromJson(text.toUtf8()).object();
     QCOMPARE(back.value(u"type"_s).toString(), u"notice"_s);
     QCOMPARE(back.value(u"text"_s).toString(), u"a\"b"_s);
+}
+
+void TestProtocol::closeReason_data()
+{
+    QTest::addColumn<QString>("reason");
+    QTest::addColumn<QString>("expected");
+
+    QTest::newRow("short") << u"Too loud"_s << u"Too loud"_s;
+    QTest::newRow("123 ASCII bytes") << QString(123, u'x') << QString(123, u'x');
+    QTest::newRow("124 ASCII bytes") << QString(124, u'x') << QString(123, u'x');
+    // 2 + 60 * 2 = 122 bytes fit; the 61st e acute would end at byte 124.
+    QTest::newRow("two-byte characters")
+        << u"ab"_s + QString(70, QChar(0xe9)) << u"ab"_s + QString(60, QChar(0xe9));
+    QTest::newRow("three-byte characters")
+        << QString(50, QChar(0x20ac)) << QString(41, QChar(0x20ac));
+    // 30 emoji are 120 bytes; the 31st would not fit, and neither may half of it.
+    QTest::newRow("emoji") << QString(u"\U0001F600"_s).repeated(40)
+                           << QString(u"\U0001F600"_s).repeated(30);
+}
+
+void TestProtocol::closeReason()
+{
+    QFETCH(QString, reason);
+    QFETCH(QString, expected);
+
+    const QString cut = Protocol::closeReason(reason);
+    QCOMPARE(cut, expected);
+    QVERIFY(cut.toUtf8().size() <= Protocol::MaxCloseReasonBytes);
 }
 
 QTEST_GUILESS_MAIN(TestProtocol)
