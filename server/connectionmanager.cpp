@@ -357,7 +357,8 @@ void ConnectionManager::handleHello(Client *client, const Request &request)
     const QString nick = NickRules::normalize(request.nick);
     const bool valid = m_nickRules->isValid(nick);
     const QString key = NickRules::caseKey(nick);
-    if (const Ban *ban = findBan(valid ? key : QString(), client->address)) {
+    const QStringList lookAlikeKeys = valid ? m_nickRules->lookAlikeKeys(nick) : QStringList();
+    if (const Ban *ban = findBan(valid ? key : QString(), lookAlikeKeys, client->address)) {
         qCInfo(lcServer).noquote() << client->label() << "refused: banned (" << ban->reason << ")";
         sendError(client, Error::Banned, request.ref);
         client->departed = true;
@@ -368,7 +369,6 @@ void ConnectionManager::handleHello(Client *client, const Request &request)
         sendError(client, Error::NickInvalid, request.ref);
         return;
     }
-    const QStringList lookAlikeKeys = m_nickRules->lookAlikeKeys(nick);
     if (m_byNickKey.contains(key) || lookAlikeHolder(lookAlikeKeys, client)) {
         sendError(client, Error::NickTaken, request.ref);
         return;
@@ -647,13 +647,13 @@ void ConnectionManager::handleNick(Client *client, const Request &request)
         return;
     }
     const QString key = NickRules::caseKey(nick);
-    if (findBan(key, {})) {
+    const QStringList lookAlikeKeys = m_nickRules->lookAlikeKeys(nick);
+    if (findBan(key, lookAlikeKeys, {})) {
         sendError(client, Error::Banned, request.ref);
         depart(client, u"banned"_s, u"Banned nickname"_s);
         closeClient(client, Protocol::CloseBanned, u"Banned"_s);
         return;
     }
-    const QStringList lookAlikeKeys = m_nickRules->lookAlikeKeys(nick);
     const Client *byKey = m_byNickKey.value(key);
     const Client *byLookAlike = lookAlikeHolder(lookAlikeKeys, client);
     if ((byKey && byKey != client) || byLookAlike) {
@@ -901,13 +901,28 @@ ConnectionManager::Client *ConnectionManager::findByNick(const QString &nick) co
     return m_byNickKey.value(NickRules::caseKey(NickRules::normalize(nick)));
 }
 
-const Ban *ConnectionManager::findBan(const QString &nickKey, const QString &address) const
+bool ConnectionManager::banCoversNick(const Ban &ban, const QString &nickKey,
+                                      const QStringList &lookAlikeKeys) const
+{
+    if (nickKey.isEmpty() || ban.nick.isEmpty())
+        return false;
+    if (NickRules::caseKey(ban.nick) == nickKey)
+        return true;
+    // The same test as nick_taken: otherwise "аlice" with a Cyrillic а walks past a ban on
+    // "alice".
+    const QStringList banKeys = m_nickRules->lookAlikeKeys(ban.nick);
+    return std::any_of(lookAlikeKeys.cbegin(), lookAlikeKeys.cend(),
+                       [&banKeys](const QString &key) { return banKeys.contains(key); });
+}
+
+const Ban *ConnectionManager::findBan(const QString &nickKey, const QStringList &lookAlikeKeys,
+                                      const QString &address) const
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
     for (const Ban &ban : m_bans) {
         if (ban.until.isValid() && ban.until <= now)
             continue;
-        if (!nickKey.isEmpty() && !ban.nick.isEmpty() && NickRules::caseKey(ban.nick) == nickKey)
+        if (banCoversNick(ban, nickKey, lookAlikeKeys))
             return &ban;
         if (!address.isEmpty() && !ban.address.isEmpty() && ban.address == address)
             return &ban;
@@ -980,7 +995,6 @@ void ConnectionManager::ban(const QString &nick, const QString &address, int sec
     m_nextBanId = std::max(m_nextBanId, ban.id + 1);
     m_bans.append(ban);
 
-    const QString key = NickRules::caseKey(banNick);
     QJsonObject notice {{"type"_L1, u"banned"_s}, {"reason"_L1, reason}};
     if (ban.until.isValid())
         notice.insert("until"_L1, Protocol::timestamp(ban.until));
@@ -991,7 +1005,7 @@ void ConnectionManager::ban(const QString &nick, const QString &address, int sec
         Client *client = entry.second.get();
         if (client->departed)
             continue;
-        if ((!key.isEmpty() && client->ready && client->nickKey == key)
+        if ((client->ready && banCoversNick(ban, client->nickKey, client->lookAlikeKeys))
             || (!banAddress.isEmpty() && client->address == banAddress))
             targets.append(client);
     }

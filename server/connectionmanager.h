@@ -134,7 +134,11 @@ private:
     void unregisterNick(Client *client);
     const Client *lookAlikeHolder(const QStringList &lookAlikeKeys, const Client *except) const;
     Client *findByNick(const QString &nick) const;
-    const Ban *findBan(const QString &nickKey, const QString &address) const;
+    // The ban in force on the address, or on the nickname or any that looks like it.
+    const Ban *findBan(const QString &nickKey, const QStringList &lookAlikeKeys,
+                       const QString &address) const;
+    bool banCoversNick(const Ban &ban, const QString &nickKey,
+                       const QStringList &lookAlikeKeys) const;
     void expireBans();
     void record(int kind, const QString &target, const QString &reason,
                 const QDateTime &until = {});

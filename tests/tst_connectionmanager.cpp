@@ -196,6 +196,8 @@ private Q_SLOTS:
     void longReasonFitsCloseFrame_data();
     void longReasonFitsCloseFrame();
     void banNickname();
+    void banNicknameLookAlikes_data();
+    void banNicknameLookAlikes();
     void banAddressAndUnban();
     void mute();
     void timedMuteAndBanEnd();
@@ -1310,6 +1312,50 @@ void TestConnectionManager::banNickname()
     }
     QVERIFY2(stillServing(alice, {alice}), qPrintable(m_failure));
     CONNECT_AS(dave, u"dave"_s);
+}
+
+void TestConnectionManager::banNicknameLookAlikes_data()
+{
+    QTest::addColumn<QString>("nick");
+    QTest::addColumn<bool>("banned");
+
+    QTest::newRow("Cyrillic a") << u"\u0430lice"_s << true;
+    QTest::newRow("full-width") << u"\uff41\uff4c\uff49\uff43\uff45"_s << true;
+    QTest::newRow("capital I for l") << u"aIice"_s << true;
+    QTest::newRow("digit 1 for l") << u"a1ice"_s << true;
+    QTest::newRow("another name") << u"alicia"_s << false;
+}
+
+void TestConnectionManager::banNicknameLookAlikes()
+{
+    QFETCH(QString, nick);
+    QFETCH(bool, banned);
+
+    QVERIFY(start());
+    m_server->manager()->ban(u"alice"_s, {}, 0, u"Spam"_s);
+
+    TestClient *hello = newClient();
+    QVERIFY(hello->open(m_port));
+    hello->send({{u"type"_s, u"hello"_s}, {u"nick"_s, nick}, {u"ref"_s, u"h"_s}});
+    if (banned) {
+        EXPECT_ERROR(hello, u"banned"_s, u"h"_s);
+        QVERIFY(hello->waitClosed());
+        QCOMPARE(hello->closeCode(), int(Protocol::CloseBanned));
+    } else {
+        TAKE(welcome, hello, u"welcome"_s);
+        hello->close();
+    }
+
+    // Renaming to the look-alike is refused the same way.
+    CONNECT_AS(bob, u"bob"_s);
+    bob->send(request(u"nick"_s, u"nick"_s, nick, u"n"_s));
+    if (banned) {
+        EXPECT_ERROR(bob, u"banned"_s, u"n"_s);
+        QVERIFY(bob->waitClosed());
+        QCOMPARE(bob->closeCode(), int(Protocol::CloseBanned));
+    } else {
+        TAKE(renamed, bob, u"presence"_s, presence(nick, u"renamed"_s));
+    }
 }
 
 void TestConnectionManager::banAddressAndUnban()
