@@ -1084,8 +1084,9 @@ void ConnectionManager::liftMute(Client *client)
     qCInfo(lcServer).noquote() << client->label() << "unmuted";
 }
 
-void ConnectionManager::announce(const QString &room, const QString &text)
+void ConnectionManager::announce(const QString &room, const QString &rawText)
 {
+    const QString text = Protocol::wellFormed(rawText);
     if (!Protocol::hasVisibleCharacter(text)) {
         Q_EMIT hostActionFailed(tr("An announcement needs some text."));
         return;
@@ -1129,8 +1130,9 @@ void ConnectionManager::reloadHistory()
     }
 }
 
-void ConnectionManager::setTopic(const QString &room, const QString &topic)
+void ConnectionManager::setTopic(const QString &room, const QString &rawTopic)
 {
+    const QString topic = Protocol::wellFormed(rawTopic);
     const auto it = m_rooms.find(room);
     if (it == m_rooms.end()) {
         Q_EMIT hostActionFailed(tr("There is no room %1.").arg(room));

@@ -10,6 +10,7 @@
 #include <QJsonArray>
 #include <QRegularExpression>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
 
@@ -175,6 +176,7 @@ private Q_SLOTS:
     void sayReachesEveryMember();
     void textLength_data();
     void textLength();
+    void loneSurrogateStoredAsRelayed();
     void directMessages();
     void typing();
     void nickChange();
@@ -743,6 +745,10 @@ void TestConnectionManager::textLength_data()
     QTest::newRow("2000 with spaces around") << u" "_s + QString(1998, u'a') + u" "_s << true;
     QTest::newRow("empty") << QString() << false;
     QTest::newRow("white space only") << u" \t\n \r"_s << false;
+    QTest::newRow("zero-width space only") << u"\u200b"_s << false;
+    QTest::newRow("byte order mark only") << u"\ufeff"_s << false;
+    QTest::newRow("format characters and spaces") << u" \u200d \u2060\u200e "_s << false;
+    QTest::newRow("zero-width space inside") << u"a\u200bb"_s << true;
 }
 
 void TestConnectionManager::textLength()
@@ -770,6 +776,31 @@ void TestConnectionManager::textLength()
         QCOMPARE(bob->countOf(u"message"_s), 0);
         QCOMPARE(bob->countOf(u"dm"_s), 0);
     }
+}
+
+void TestConnectionManager::loneSurrogateStoredAsRelayed()
+{
+    QTemporaryDir data;
+    QVERIFY(data.isValid());
+    ServerConfig config = fastConfig();
+    config.storeEnabled = true;
+    config.dataDir = data.path();
+    QVERIFY(start(config));
+    CONNECT_AS(alice, u"alice"_s);
+
+    alice->sendRaw(uR"({"type":"say","room":"lobby","text":"lone \ud800 surrogate"})"_s);
+    TAKE(live, alice, u"message"_s);
+    const QString expected = u"lone \ufffd surrogate"_s;
+    QCOMPARE(live.value(u"text"_s).toString(), expected);
+
+    // What a later client reads back from the store is what everyone saw.
+    cleanup();
+    QVERIFY(start(config));
+    CONNECT_AS(bob, u"bob"_s);
+    const QJsonArray history
+        = bob->framesOfType(u"joined"_s).value(0).value(u"history"_s).toArray();
+    QCOMPARE(history.size(), 1);
+    QCOMPARE(history.at(0).toObject().value(u"text"_s).toString(), expected);
 }
 
 void TestConnectionManager::directMessages()

@@ -102,6 +102,15 @@ void TestProtocol::decodeGood_data()
     QTest::newRow("whitespace around the object")
         << QByteArray(" \n{\"type\":\"rooms\"}\n ") << RequestType::Rooms << QString() << QString()
         << QString() << QString() << QString();
+    // UTF-8 cannot hold an unpaired surrogate: relayed and stored alike, it becomes U+FFFD.
+    QTest::newRow("lone surrogates become U+FFFD")
+        << QByteArray(
+               R"({"type":"dm","to":"b\udc00b","text":"lone \ud800 surrogate","ref":"\ud800"})")
+        << RequestType::Dm << u"\ufffd"_s << QString() << QString() << u"b\ufffdb"_s
+        << u"lone \ufffd surrogate"_s;
+    QTest::newRow("a surrogate pair stays")
+        << QByteArray(R"({"type":"say","room":"lobby","text":"\ud83d\ude00"})") << RequestType::Say
+        << QString() << QString() << u"lobby"_s << QString() << u"\U0001F600"_s;
 }
 
 void TestProtocol::decodeGood()
@@ -322,6 +331,15 @@ void TestProtocol::hasVisibleCharacter_data()
     QTest::newRow("letter in spaces") << u"  a  "_s << true;
     QTest::newRow("emoji") << u"😀"_s << true;
     QTest::newRow("dot") << u"."_s << true;
+    QTest::newRow("zero-width space") << u"\u200b"_s << false;
+    QTest::newRow("byte order mark") << u"\ufeff"_s << false;
+    QTest::newRow("format characters in white space") << u" \u200d\t\u2060\u200e \u00ad"_s << false;
+    QTest::newRow("Hangul filler") << u"\u3164"_s << false;
+    QTest::newRow("variation selector") << u"\ufe0f"_s << false;
+    QTest::newRow("control characters") << u"\u0001\u007f"_s << false;
+    QTest::newRow("lone surrogate") << QString(QChar(0xd800)) << false;
+    QTest::newRow("letter after a zero-width space") << u"\u200ba"_s << true;
+    QTest::newRow("emoji beyond the BMP after format characters") << u"\u200d\U0001F600"_s << true;
 }
 
 void TestProtocol::hasVisibleCharacter()
