@@ -192,6 +192,9 @@ void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
     client->openedMs = m_clock.elapsed();
     client->lastHeardMs = client->openedMs;
     client->lastActiveMs = client->openedMs;
+    // Before hello too: refused hellos would otherwise come as fast as a client can send them.
+    client->tokens = m_config.burst;
+    client->refillMs = client->openedMs;
     m_clients.emplace(client->id, std::move(owned));
 
     connect(socket, &QWebSocket::textMessageReceived, this,
@@ -243,7 +246,7 @@ void ConnectionManager::onTextMessage(Client *client, const QString &text)
     client->bytesIn += quint64(utf8.size());
 
     const Protocol::DecodeResult decoded = Protocol::decode(utf8);
-    if (client->ready && !takeToken(client)) {
+    if (!takeToken(client)) {
         sendError(client, Error::RateLimited, decoded.ref);
         // The dropped request still gets its answer; only then does a flood close the line.
         if (int(client->drops.size()) >= m_config.floodDrops) {
@@ -375,6 +378,7 @@ void ConnectionManager::handleHello(Client *client, const Request &request)
     }
 
     client->ready = true;
+    // The welcome's limits promise a full burst from here on.
     client->tokens = m_config.burst;
     client->refillMs = m_clock.elapsed();
     registerNick(client, nick, key, lookAlikeKeys);

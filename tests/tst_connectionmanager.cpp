@@ -187,6 +187,7 @@ private Q_SLOTS:
 
     // Limits
     void rateLimitAndFlood();
+    void rateLimitBeforeHello();
     void connectionLimits_data();
     void connectionLimits();
     void messageSizeLimit();
@@ -1111,6 +1112,40 @@ void TestConnectionManager::rateLimitAndFlood()
     QVERIFY(watcher->fence());
     QCOMPARE(departuresSeen(watcher, u"alice"_s, u"lobby"_s), 1);
     QCOMPARE(watcher->countOf(u"message"_s), 10);
+}
+
+void TestConnectionManager::rateLimitBeforeHello()
+{
+    ServerConfig config;
+    config.messagesPerSecond = 1;
+    config.burst = 10;
+    config.floodDrops = 20;
+    config.floodWindowMs = 10'000;
+    QVERIFY(start(config));
+    CONNECT_AS(watcher, u"watcher"_s);
+
+    // Refused hellos take tokens like any request, and a flood of them closes the connection.
+    TestClient *guesser = newClient();
+    QVERIFY(guesser->open(m_port));
+    for (int i = 0; i < 30; ++i)
+        guesser->send(
+            {{u"type"_s, u"hello"_s}, {u"nick"_s, u"no good"_s}, {u"ref"_s, u"h%1"_s.arg(i)}});
+    for (int i = 0; i < 10; ++i)
+        EXPECT_ERROR(guesser, u"nick_invalid"_s, u"h%1"_s.arg(i));
+    for (int i = 10; i < 30; ++i)
+        EXPECT_ERROR(guesser, u"rate_limited"_s, u"h%1"_s.arg(i));
+    QVERIFY2(guesser->waitClosed(), qPrintable(guesser->describe()));
+    QCOMPARE(guesser->closeCode(), int(Protocol::CloseFlooding));
+    QCOMPARE(guesser->countOf(u"error"_s), 30);
+
+    // A client that then says hello gets the full burst its welcome promises.
+    CONNECT_AS(alice, u"alice"_s);
+    for (int i = 0; i < 10; ++i)
+        alice->send(say(u"lobby"_s, u"m%1"_s.arg(i)));
+    for (int i = 0; i < 10; ++i) {
+        TAKE(message, watcher, u"message"_s, textIs(u"m%1"_s.arg(i)));
+    }
+    QCOMPARE(alice->countOf(u"error"_s), 0);
 }
 
 void TestConnectionManager::connectionLimits_data()
