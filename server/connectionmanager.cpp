@@ -4,6 +4,7 @@
 #include "logging.h"
 #include "nickrules.h"
 
+#include <QCryptographicHash>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QMetaMethod>
@@ -284,6 +285,46 @@ bool ConnectionManager::takeToken(Client *client)
     return false;
 }
 
+bool ConnectionManager::passwordMatches(const QString &password) const
+{
+    // Digests of equal length, compared without an early exit: how long the comparison takes
+    // tells nothing about how much of a guess was right.
+    const QByteArray given
+        = QCryptographicHash::hash(password.toUtf8(), QCryptographicHash::Sha256);
+    const QByteArray wanted
+        = QCryptographicHash::hash(m_config.password.toUtf8(), QCryptographicHash::Sha256);
+    unsigned char difference = 0;
+    for (qsizetype i = 0; i < given.size(); ++i)
+        difference |= static_cast<unsigned char>(given.at(i) ^ wanted.at(i));
+    return difference == 0;
+}
+
+qint64 ConnectionManager::passwordLockRemaining(const QString &address) const
+{
+    const auto it = m_passwordFailures.constFind(address);
+    if (it == m_passwordFailures.cend())
+        return 0;
+    return std::max<qint64>(0, it->lockedUntilMs - m_clock.elapsed());
+}
+
+void ConnectionManager::notePasswordFailure(const QString &address)
+{
+    if (m_config.passwordFailures <= 0)
+        return;
+    const qint64 now = m_clock.elapsed();
+    PasswordFailures &failures = m_passwordFailures[address];
+    failures.times.push_back(now);
+    while (now - failures.times.front() >= m_config.passwordFailureWindowMs)
+        failures.times.pop_front();
+    if (int(failures.times.size()) >= m_config.passwordFailures) {
+        failures.lockedUntilMs = now + m_config.passwordLockoutMs;
+        failures.times.clear();
+        qCInfo(lcServer).noquote()
+            << "refusing passwords from" << address << "for" << m_config.passwordLockoutMs / 1000
+            << "s after" << m_config.passwordFailures << "wrong ones";
+    }
+}
+
 void ConnectionManager::handleRequest(Client *client, const Request &request)
 {
     if (request.type == RequestType::Hello) {
@@ -349,12 +390,29 @@ void ConnectionManager::handleHello(Client *client, const Request &request)
         sendError(client, Error::BadRequest, request.ref, u"You have already said hello."_s);
         return;
     }
-    if (!m_config.password.isEmpty() && request.password != m_config.password) {
-        qCInfo(lcServer).noquote() << client->label() << "refused: wrong password";
-        sendError(client, Error::BadPassword, request.ref);
-        client->departed = true;
-        closeClient(client, Protocol::ClosePolicy, u"Wrong password"_s);
-        return;
+    if (!m_config.password.isEmpty()) {
+        // A locked address is refused before the password is even looked at, so that guessing
+        // from it learns nothing.
+        if (const qint64 remaining = passwordLockRemaining(client->address); remaining > 0) {
+            qCInfo(lcServer).noquote()
+                << client->label() << "refused: too many wrong passwords from the address";
+            QJsonObject error = Protocol::errorObject(Error::TooManyAttempts, request.ref);
+            error.insert("retryAfter"_L1, qint64((remaining + 999) / 1000));
+            send(client, error);
+            client->departed = true;
+            closeClient(client, Protocol::ClosePolicy, u"Too many wrong passwords"_s);
+            return;
+        }
+        if (!passwordMatches(request.password)) {
+            qCInfo(lcServer).noquote() << client->label() << "refused: wrong password";
+            // No password at all is a client asking whether one is needed, not a guess.
+            if (!request.password.isEmpty())
+                notePasswordFailure(client->address);
+            sendError(client, Error::BadPassword, request.ref);
+            client->departed = true;
+            closeClient(client, Protocol::ClosePolicy, u"Wrong password"_s);
+            return;
+        }
     }
 
     const QString nick = NickRules::normalize(request.nick);
@@ -1239,6 +1297,12 @@ void ConnectionManager::sweep()
     for (Client *client : std::as_const(unmuted))
         liftMute(client);
     expireBans();
+    m_passwordFailures.removeIf([this, now](const auto &entry) {
+        const PasswordFailures &failures = entry.value();
+        return failures.lockedUntilMs <= now
+            && (failures.times.empty()
+                || now - failures.times.back() >= m_config.passwordFailureWindowMs);
+    });
     processOverflowed();
 }
 

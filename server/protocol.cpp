@@ -160,6 +160,8 @@ QString errorCodeName(Error code)
         return u"rate_limited"_s;
     case Error::ServerFull:
         return u"server_full"_s;
+    case Error::TooManyAttempts:
+        return u"too_many_attempts"_s;
     }
     return u"bad_request"_s;
 }
@@ -193,6 +195,8 @@ QString defaultErrorMessage(Error code)
         return u"Too many requests; slow down."_s;
     case Error::ServerFull:
         return u"The server is full."_s;
+    case Error::TooManyAttempts:
+        return u"Too many wrong passwords from your address; try again later."_s;
     }
     return {};
 }

@@ -37,6 +37,7 @@ enum class Error {
     Muted,
     RateLimited,
     ServerFull,
+    TooManyAttempts,
 };
 
 enum CloseCode {

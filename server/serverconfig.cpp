@@ -33,6 +33,9 @@ void ServerConfig::load(QSettings &settings)
     read(settings, "burst", burst);
     read(settings, "floodDrops", floodDrops);
     read(settings, "floodWindowMs", floodWindowMs);
+    read(settings, "passwordFailures", passwordFailures);
+    read(settings, "passwordFailureWindowMs", passwordFailureWindowMs);
+    read(settings, "passwordLockoutMs", passwordLockoutMs);
     read(settings, "maxConnections", maxConnections);
     read(settings, "maxConnectionsPerAddress", maxConnectionsPerAddress);
     read(settings, "helloTimeoutMs", helloTimeoutMs);
@@ -64,6 +67,9 @@ void ServerConfig::save(QSettings &settings) const
     settings.setValue(u"burst"_s, burst);
     settings.setValue(u"floodDrops"_s, floodDrops);
     settings.setValue(u"floodWindowMs"_s, floodWindowMs);
+    settings.setValue(u"passwordFailures"_s, passwordFailures);
+    settings.setValue(u"passwordFailureWindowMs"_s, passwordFailureWindowMs);
+    settings.setValue(u"passwordLockoutMs"_s, passwordLockoutMs);
     settings.setValue(u"maxConnections"_s, maxConnections);
     settings.setValue(u"maxConnectionsPerAddress"_s, maxConnectionsPerAddress);
     settings.setValue(u"helloTimeoutMs"_s, helloTimeoutMs);

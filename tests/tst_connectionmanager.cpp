@@ -6,6 +6,7 @@
 #include "serverconfig.h"
 #include "testclient.h"
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QRegularExpression>
@@ -167,6 +168,7 @@ private Q_SLOTS:
     void helloTimeoutNotRestartedByRefusals();
     void password_data();
     void password();
+    void passwordGuessingIsThrottled();
     void normalCloseIsLeft();
 
     // Rooms and messages
@@ -549,6 +551,53 @@ void TestConnectionManager::password()
     EXPECT_ERROR(client, u"bad_password"_s, u"p"_s);
     QVERIFY(client->waitClosed());
     QCOMPARE(client->closeCode(), int(Protocol::ClosePolicy));
+}
+
+void TestConnectionManager::passwordGuessingIsThrottled()
+{
+    ServerConfig config = fastConfig();
+    config.password = u"s3cret"_s;
+    config.passwordFailures = 5;
+    config.passwordFailureWindowMs = 60'000;
+    config.passwordLockoutMs = 1'500;
+    QVERIFY(start(config));
+
+    // Hello without a password asks whether one is needed: that is no guess.
+    auto tryHello = [this](const QJsonValue &password, const QString &ref) {
+        TestClient *client = newClient();
+        if (!client->open(m_port))
+            return client;
+        QJsonObject hello {{u"type"_s, u"hello"_s}, {u"nick"_s, u"carol"_s}, {u"ref"_s, ref}};
+        if (!password.isUndefined())
+            hello.insert(u"password"_s, password);
+        client->send(hello);
+        return client;
+    };
+    for (int i = 0; i < 3; ++i) {
+        TestClient *asking = tryHello(QJsonValue::Undefined, u"ask%1"_s.arg(i));
+        EXPECT_ERROR(asking, u"bad_password"_s, u"ask%1"_s.arg(i));
+    }
+    for (int i = 0; i < 5; ++i) {
+        TestClient *guess = tryHello(u"guess%1"_s.arg(i), u"g%1"_s.arg(i));
+        EXPECT_ERROR(guess, u"bad_password"_s, u"g%1"_s.arg(i));
+        QVERIFY(guess->waitClosed());
+    }
+
+    // After the fifth, even the right password is refused for a while, and says so.
+    TestClient *locked = tryHello(u"s3cret"_s, u"right"_s);
+    TAKE(error, locked, u"error"_s, withRef(u"right"_s));
+    QElapsedTimer lockedSince; // the lock began before this answer was sent
+    lockedSince.start();
+    QCOMPARE(error.value(u"code"_s).toString(), u"too_many_attempts"_s);
+    QVERIFY(error.value(u"retryAfter"_s).toInteger() >= 1);
+    QVERIFY(locked->waitClosed());
+    QCOMPARE(locked->closeCode(), int(Protocol::ClosePolicy));
+    QCOMPARE(locked->countOf(u"welcome"_s), 0);
+
+    // Once the lockout is over, the right password is let in.
+    QTRY_VERIFY_WITH_TIMEOUT(lockedSince.elapsed() > config.passwordLockoutMs, 5000);
+    TestClient *later = tryHello(u"s3cret"_s, u"later"_s);
+    TAKE(welcome, later, u"welcome"_s);
 }
 
 void TestConnectionManager::normalCloseIsLeft()

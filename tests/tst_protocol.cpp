@@ -249,6 +249,7 @@ void TestProtocol::errorCodeNames_data()
     QTest::newRow("muted") << int(E::Muted) << u"muted"_s;
     QTest::newRow("rate_limited") << int(E::RateLimited) << u"rate_limited"_s;
     QTest::newRow("server_full") << int(E::ServerFull) << u"server_full"_s;
+    QTest::newRow("too_many_attempts") << int(E::TooManyAttempts) << u"too_many_attempts"_s;
 }
 
 void TestProtocol::errorCodeNames()
