@@ -708,6 +708,16 @@ void ConnectionManager::handleNick(Client *client, const Request &request)
         sendError(client, Error::NickInvalid, request.ref);
         return;
     }
+    if (nick == client->nick) {
+        // Nothing changes, so nobody else hears of it; the user still learns that the name
+        // holds, in the form a user in no room gets.
+        send(client,
+             QJsonObject {{"type"_L1, u"presence"_s},
+                          {"nick"_L1, nick},
+                          {"event"_L1, u"renamed"_s},
+                          {"old"_L1, nick}});
+        return;
+    }
     const QString key = NickRules::caseKey(nick);
     const QStringList lookAlikeKeys = m_nickRules->lookAlikeKeys(nick);
     if (findBan(key, lookAlikeKeys, {})) {

@@ -182,6 +182,7 @@ private Q_SLOTS:
     void directMessages();
     void typing();
     void nickChange();
+    void renameToOwnName();
     void requestErrors_data();
     void requestErrors();
     void refLength_data();
@@ -973,6 +974,34 @@ void TestConnectionManager::nickChange()
     QVERIFY(late->open(m_port));
     late->send({{u"type"_s, u"hello"_s}, {u"nick"_s, u"Alicia"_s}, {u"ref"_s, u"h"_s}});
     EXPECT_ERROR(late, u"nick_taken"_s, u"h"_s);
+}
+
+void TestConnectionManager::renameToOwnName()
+{
+    QVERIFY(start());
+    CONNECT_AS(bob, u"bob"_s);
+    CONNECT_AS(carol, u"carol"_s);
+    QSignalSpy renames(m_server->manager(), &ConnectionManager::clientRenamed);
+
+    // The same name, spaces aside: bob alone hears that it holds, with no room.
+    bob->send(request(u"nick"_s, u"nick"_s, u" bob "_s));
+    TAKE(same, bob, u"presence"_s, [](const QJsonObject &f) {
+        return f.value(u"event"_s) == u"renamed"_s && !f.contains(u"room"_s);
+    });
+    QCOMPARE(same.value(u"nick"_s).toString(), u"bob"_s);
+    QCOMPARE(same.value(u"old"_s).toString(), u"bob"_s);
+    QVERIFY(bob->fence());
+    QVERIFY(!bob->has(u"presence"_s, presence(u"bob"_s, u"renamed"_s)));
+    QVERIFY(carol->fence());
+    QCOMPARE(carol->framesOfType(u"presence"_s).size(), 0);
+    QCOMPARE(renames.size(), 0);
+
+    // Another case is another name, and everyone hears of it.
+    bob->send(request(u"nick"_s, u"nick"_s, u"Bob"_s));
+    TAKE(cased, carol, u"presence"_s, presence(u"Bob"_s, u"renamed"_s));
+    QCOMPARE(cased.value(u"old"_s).toString(), u"bob"_s);
+    TAKE(own, bob, u"presence"_s, presence(u"Bob"_s, u"renamed"_s));
+    QCOMPARE(renames.size(), 1);
 }
 
 void TestConnectionManager::requestErrors_data()
