@@ -33,6 +33,20 @@ QJsonObject presence(const QString &room, const QString &nick, const QString &ev
         {"type"_L1, u"presence"_s}, {"room"_L1, room}, {"nick"_L1, nick}, {"event"_L1, event}};
 }
 
+// Text a client chose, quoted with its control characters escaped: it cannot break a log line.
+QString quoted(const QString &text)
+{
+    QString out;
+    QDebug(&out).nospace() << text;
+    return out;
+}
+
+// ": reason" for a reason, nothing for none, so that no line ends in a dangling colon.
+QString reasonSuffix(const QString &reason)
+{
+    return reason.isEmpty() ? QString() : u": "_s + reason;
+}
+
 QJsonObject messageObject(const ChatMessage &message)
 {
     QJsonObject object {{"type"_L1, message.isDirect() ? u"dm"_s : u"message"_s},
@@ -390,12 +404,16 @@ void ConnectionManager::handleHello(Client *client, const Request &request)
         sendError(client, Error::BadRequest, request.ref, u"You have already said hello."_s);
         return;
     }
+    const QString nick = NickRules::normalize(request.nick);
+    const auto logRefusal = [client, &nick](const QString &why) {
+        qCInfo(lcServer).noquote()
+            << client->label() << u"refused hello as %1: %2"_s.arg(quoted(nick), why);
+    };
     if (!m_config.password.isEmpty()) {
         // A locked address is refused before the password is even looked at, so that guessing
         // from it learns nothing.
         if (const qint64 remaining = passwordLockRemaining(client->address); remaining > 0) {
-            qCInfo(lcServer).noquote()
-                << client->label() << "refused: too many wrong passwords from the address";
+            logRefusal(u"too many wrong passwords from the address"_s);
             QJsonObject error = Protocol::errorObject(Error::TooManyAttempts, request.ref);
             error.insert("retryAfter"_L1, qint64((remaining + 999) / 1000));
             send(client, error);
@@ -404,7 +422,7 @@ void ConnectionManager::handleHello(Client *client, const Request &request)
             return;
         }
         if (!passwordMatches(request.password)) {
-            qCInfo(lcServer).noquote() << client->label() << "refused: wrong password";
+            logRefusal(u"wrong password"_s);
             // No password at all is a client asking whether one is needed, not a guess.
             if (!request.password.isEmpty())
                 notePasswordFailure(client->address);
@@ -415,22 +433,25 @@ void ConnectionManager::handleHello(Client *client, const Request &request)
         }
     }
 
-    const QString nick = NickRules::normalize(request.nick);
     const bool valid = m_nickRules->isValid(nick);
     const QString key = NickRules::caseKey(nick);
     const QStringList lookAlikeKeys = valid ? m_nickRules->lookAlikeKeys(nick) : QStringList();
     if (const Ban *ban = findBan(valid ? key : QString(), lookAlikeKeys, client->address)) {
-        qCInfo(lcServer).noquote() << client->label() << "refused: banned (" << ban->reason << ")";
+        logRefusal(ban->reason.isEmpty() ? u"banned"_s : u"banned (%1)"_s.arg(ban->reason));
         sendError(client, Error::Banned, request.ref);
         client->departed = true;
         closeClient(client, Protocol::CloseBanned, u"Banned"_s);
         return;
     }
     if (!valid) {
+        qCDebug(lcServer).noquote()
+            << client->label() << "refused hello as" << quoted(nick) << "(nick_invalid)";
         sendError(client, Error::NickInvalid, request.ref);
         return;
     }
     if (m_byNickKey.contains(key) || lookAlikeHolder(lookAlikeKeys, client)) {
+        qCDebug(lcServer).noquote()
+            << client->label() << "refused hello as" << quoted(nick) << "(nick_taken)";
         sendError(client, Error::NickTaken, request.ref);
         return;
     }
@@ -893,8 +914,8 @@ void ConnectionManager::depart(Client *client, const QString &event, const QStri
     for (Room *room : rooms)
         leaveRoom(client, room, event, reason);
     unregisterNick(client);
-    qCInfo(lcServer).noquote() << client->label() << "left the server (" << event
-                               << (reason.isEmpty() ? QString() : u": "_s + reason) << ")";
+    qCInfo(lcServer).noquote() << client->label()
+                               << u"left the server (%1%2)"_s.arg(event, reasonSuffix(reason));
 }
 
 void ConnectionManager::closeClient(Client *client, int closeCode, const QString &reason)
@@ -1026,7 +1047,7 @@ void ConnectionManager::kick(const QString &nick, const QString &reason)
         Q_EMIT hostActionFailed(tr("Nobody named %1 is connected.").arg(nick));
         return;
     }
-    qCInfo(lcServer).noquote() << client->label() << "kicked by the host:" << reason;
+    qCInfo(lcServer).noquote() << client->label() + u" kicked by the host"_s + reasonSuffix(reason);
     send(client, QJsonObject {{"type"_L1, u"kicked"_s}, {"reason"_L1, reason}});
     depart(client, u"kicked"_s, reason);
     closeClient(client, Protocol::CloseKicked, reason);
@@ -1082,7 +1103,8 @@ void ConnectionManager::ban(const QString &nick, const QString &address, int sec
             targets.append(client);
     }
     for (Client *client : std::as_const(targets)) {
-        qCInfo(lcServer).noquote() << client->label() << "banned by the host:" << reason;
+        qCInfo(lcServer).noquote()
+            << client->label() + u" banned by the host"_s + reasonSuffix(reason);
         sendWire(client, frame);
         depart(client, u"banned"_s, reason);
         closeClient(client, Protocol::CloseBanned, reason);
@@ -1182,8 +1204,8 @@ void ConnectionManager::announce(const QString &room, const QString &rawText)
         notice.insert("room"_L1, room);
         broadcast(*it->second, wireFrame(notice));
     }
-    qCInfo(lcServer).noquote() << "host announced" << (room.isEmpty() ? u"to everyone"_s : room)
-                               << ":" << text;
+    qCInfo(lcServer).noquote() << u"host announced to %1: %2"_s.arg(
+        room.isEmpty() ? u"everyone"_s : room, text);
     Q_EMIT noticePosted(room, text);
     record(ModerationAction::Announce, room, text);
     processOverflowed();
@@ -1213,7 +1235,10 @@ void ConnectionManager::setTopic(const QString &room, const QString &rawTopic)
     it->second->topic = topic;
     const QJsonObject frame {{"type"_L1, u"topic"_s}, {"room"_L1, room}, {"topic"_L1, topic}};
     broadcast(*it->second, wireFrame(frame));
-    qCInfo(lcServer).noquote() << "host set the topic of" << room << "to" << topic;
+    if (topic.isEmpty())
+        qCInfo(lcServer).noquote() << "host cleared the topic of" << room;
+    else
+        qCInfo(lcServer).noquote() << "host set the topic of" << room << "to" << topic;
     Q_EMIT topicChanged(room, topic);
     record(ModerationAction::Topic, room, topic);
     processOverflowed();

@@ -209,6 +209,7 @@ private Q_SLOTS:
     void timedMuteAndBanEnd();
     void announceAndTopic();
     void hostActionOnNobody();
+    void logLines();
     void shutdown_data();
     void shutdown();
     void noStatsAfterShutdown();
@@ -1637,6 +1638,45 @@ void TestConnectionManager::hostActionOnNobody()
     m_server->manager()->setTopic(u"Not A Room"_s, u"x"_s);
     QTRY_COMPARE(failures.size(), 3);
     QVERIFY2(stillServing(alice, {alice}), qPrintable(m_failure));
+}
+
+void TestConnectionManager::logLines()
+{
+    QVERIFY(start());
+    CONNECT_AS(bob, u"bob"_s);
+    CONNECT_AS(carol, u"carol"_s);
+    CONNECT_AS(erin, u"erin"_s);
+    // Whole lines: no empty parentheses, no doubled spaces, no colon left dangling.
+    const auto expect = [](const QString &line) {
+        QTest::ignoreMessage(
+            QtInfoMsg,
+            QRegularExpression(u"^#\\d+ "_s + QRegularExpression::escape(line) + u"$"_s));
+    };
+
+    expect(u"bob@127.0.0.1 kicked by the host"_s);
+    expect(u"bob@127.0.0.1 left the server (kicked)"_s);
+    m_server->manager()->kick(u"bob"_s, {});
+    QVERIFY(bob->waitClosed());
+
+    expect(u"carol@127.0.0.1 banned by the host: Spam"_s);
+    expect(u"carol@127.0.0.1 left the server (banned: Spam)"_s);
+    m_server->manager()->ban(u"carol"_s, {}, 0, u"Spam"_s);
+    QVERIFY(carol->waitClosed());
+
+    // Refused hellos name the nickname that was tried.
+    m_server->manager()->ban(u"dave"_s, {}, 0, {});
+    expect(u"-@127.0.0.1 refused hello as \"dave\": banned"_s);
+    expect(u"-@127.0.0.1 refused hello as \"Carol\": banned (Spam)"_s);
+    for (const QString &nick : {u"dave"_s, u"Carol"_s}) {
+        TestClient *again = newClient();
+        QVERIFY(again->open(m_port));
+        again->send({{u"type"_s, u"hello"_s}, {u"nick"_s, nick}});
+        QVERIFY(again->waitClosed());
+    }
+
+    expect(u"erin@127.0.0.1 left the server (timeout)"_s);
+    erin->abort();
+    QTRY_COMPARE(m_server->manager()->connectionCount(), 0);
 }
 
 void TestConnectionManager::shutdown_data()
