@@ -24,22 +24,6 @@ namespace {
 constexpr qsizetype MaxHeadBytes = 16 * 1024;
 const char HeadTimerName[] = "lanchatHeadTimer";
 
-bool isWebSocketUpgrade(const QByteArray &head)
-{
-    const qsizetype lineEnd = head.indexOf("\r\n");
-    const QList<QByteArray> requestLine = head.left(lineEnd).split(' ');
-    if (requestLine.size() != 3 || requestLine.at(0) != "GET")
-        return false;
-    QByteArray path = requestLine.at(1);
-    const qsizetype query = path.indexOf('?');
-    if (query >= 0)
-        path.truncate(query);
-    if (path != "/ws")
-        return false;
-    // The WebSocket server checks the rest of the handshake; this only routes.
-    return head.toLower().contains("\r\nupgrade:");
-}
-
 QString peerKey(const QHostAddress &address, quint16 port)
 {
     return address.toString() + u'|' + QString::number(port);
@@ -271,7 +255,10 @@ void ChatServer::onHeadReadable(QTcpSocket *socket)
     disconnect(socket, &QTcpSocket::readyRead, this, nullptr);
     delete socket->findChild<QTimer *>(QLatin1StringView(HeadTimerName));
     const QByteArray requestHead = head.left(end + 4);
-    if (isWebSocketUpgrade(requestHead)) {
+    // Only a complete, valid opening handshake goes to the WebSocket server, which would
+    // drop any other without an answer; the responder answers the rest with 400 or 426.
+    const HttpRequest request = HttpResponder::parse(requestHead);
+    if (HttpResponder::checkUpgrade(request) == HttpResponder::Upgrade::Valid) {
         disconnect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
         // QWebSocket does not tell which TCP socket it wraps; the peer's address and port do.
         const QString key = peerKey(socket->peerAddress(), socket->peerPort());

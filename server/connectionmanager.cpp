@@ -4,6 +4,7 @@
 #include "logging.h"
 #include "nickrules.h"
 
+#include <QCryptographicHash>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QMetaMethod>
@@ -36,6 +37,20 @@ QJsonObject presence(const QString &room, const QString &nick, const QString &ev
 {
     return QJsonObject {
         {"type"_L1, u"presence"_s}, {"room"_L1, room}, {"nick"_L1, nick}, {"event"_L1, event}};
+}
+
+// Text a client chose, quoted with its control characters escaped: it cannot break a log line.
+QString quoted(const QString &text)
+{
+    QString out;
+    QDebug(&out).nospace() << text;
+    return out;
+}
+
+// ": reason" for a reason, nothing for none, so that no line ends in a dangling colon.
+QString reasonSuffix(const QString &reason)
+{
+    return reason.isEmpty() ? QString() : u": "_s + reason;
 }
 
 QJsonObject messageObject(const ChatMessage &message)
@@ -217,6 +232,9 @@ void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
     client->openedMs = m_clock.elapsed();
     client->lastHeardMs = client->openedMs;
     client->lastActiveMs = client->openedMs;
+    // Before hello too: refused hellos would otherwise come as fast as a client can send them.
+    client->tokens = m_config.burst;
+    client->refillMs = client->openedMs;
     m_clients.emplace(client->id, std::move(owned));
 
     connect(socket, &QWebSocket::textMessageReceived, this,
@@ -272,7 +290,7 @@ void ConnectionManager::onTextMessage(Client *client, const QString &text)
     client->bytesIn += quint64(utf8.size());
 
     const Protocol::DecodeResult decoded = Protocol::decode(utf8);
-    if (client->ready && !takeToken(client)) {
+    if (!takeToken(client)) {
         sendError(client, Error::RateLimited, decoded.ref);
         // The dropped request still gets its answer; only then does a flood close the line.
         if (int(client->drops.size()) >= m_config.floodDrops) {
@@ -308,6 +326,46 @@ bool ConnectionManager::takeToken(Client *client)
     while (!client->drops.empty() && now - client->drops.front() >= m_config.floodWindowMs)
         client->drops.pop_front();
     return false;
+}
+
+bool ConnectionManager::passwordMatches(const QString &password) const
+{
+    // Digests of equal length, compared without an early exit: how long the comparison takes
+    // tells nothing about how much of a guess was right.
+    const QByteArray given
+        = QCryptographicHash::hash(password.toUtf8(), QCryptographicHash::Sha256);
+    const QByteArray wanted
+        = QCryptographicHash::hash(m_config.password.toUtf8(), QCryptographicHash::Sha256);
+    unsigned char difference = 0;
+    for (qsizetype i = 0; i < given.size(); ++i)
+        difference |= static_cast<unsigned char>(given.at(i) ^ wanted.at(i));
+    return difference == 0;
+}
+
+qint64 ConnectionManager::passwordLockRemaining(const QString &address) const
+{
+    const auto it = m_passwordFailures.constFind(address);
+    if (it == m_passwordFailures.cend())
+        return 0;
+    return std::max<qint64>(0, it->lockedUntilMs - m_clock.elapsed());
+}
+
+void ConnectionManager::notePasswordFailure(const QString &address)
+{
+    if (m_config.passwordFailures <= 0)
+        return;
+    const qint64 now = m_clock.elapsed();
+    PasswordFailures &failures = m_passwordFailures[address];
+    failures.times.push_back(now);
+    while (now - failures.times.front() >= m_config.passwordFailureWindowMs)
+        failures.times.pop_front();
+    if (int(failures.times.size()) >= m_config.passwordFailures) {
+        failures.lockedUntilMs = now + m_config.passwordLockoutMs;
+        failures.times.clear();
+        qCInfo(lcServer).noquote()
+            << "refusing passwords from" << address << "for" << m_config.passwordLockoutMs / 1000
+            << "s after" << m_config.passwordFailures << "wrong ones";
+    }
 }
 
 void ConnectionManager::handleRequest(Client *client, const Request &request)
@@ -375,35 +433,60 @@ void ConnectionManager::handleHello(Client *client, const Request &request)
         sendError(client, Error::BadRequest, request.ref, u"You have already said hello."_s);
         return;
     }
-    if (!m_config.password.isEmpty() && request.password != m_config.password) {
-        qCInfo(lcServer).noquote() << client->label() << "refused: wrong password";
-        sendError(client, Error::BadPassword, request.ref);
-        client->departed = true;
-        closeClient(client, Protocol::ClosePolicy, u"Wrong password"_s);
-        return;
+    const QString nick = NickRules::normalize(request.nick);
+    const auto logRefusal = [client, &nick](const QString &why) {
+        qCInfo(lcServer).noquote()
+            << client->label() << u"refused hello as %1: %2"_s.arg(quoted(nick), why);
+    };
+    if (!m_config.password.isEmpty()) {
+        // A locked address is refused before the password is even looked at, so that guessing
+        // from it learns nothing.
+        if (const qint64 remaining = passwordLockRemaining(client->address); remaining > 0) {
+            logRefusal(u"too many wrong passwords from the address"_s);
+            QJsonObject error = Protocol::errorObject(Error::TooManyAttempts, request.ref);
+            error.insert("retryAfter"_L1, qint64((remaining + 999) / 1000));
+            send(client, error);
+            client->departed = true;
+            closeClient(client, Protocol::ClosePolicy, u"Too many wrong passwords"_s);
+            return;
+        }
+        if (!passwordMatches(request.password)) {
+            logRefusal(u"wrong password"_s);
+            // No password at all is a client asking whether one is needed, not a guess.
+            if (!request.password.isEmpty())
+                notePasswordFailure(client->address);
+            sendError(client, Error::BadPassword, request.ref);
+            client->departed = true;
+            closeClient(client, Protocol::ClosePolicy, u"Wrong password"_s);
+            return;
+        }
     }
 
-    const QString nick = NickRules::normalize(request.nick);
     const bool valid = m_nickRules->isValid(nick);
     const QString key = NickRules::caseKey(nick);
-    if (const Ban *ban = findBan(valid ? key : QString(), client->address)) {
-        qCInfo(lcServer).noquote() << client->label() << "refused: banned (" << ban->reason << ")";
+    const QStringList lookAlikeKeys = valid ? m_nickRules->lookAlikeKeys(nick) : QStringList();
+    if (const Ban *ban = findBan(valid ? key : QString(), lookAlikeKeys, client->address)) {
+        logRefusal(ban->reason.isEmpty() ? u"banned"_s : u"banned (%1)"_s.arg(ban->reason));
         sendError(client, Error::Banned, request.ref);
         client->departed = true;
         closeClient(client, Protocol::CloseBanned, u"Banned"_s);
         return;
     }
     if (!valid) {
+        qCDebug(lcServer).noquote()
+            << client->label() << "refused hello as" << quoted(nick) << "(nick_invalid)";
         sendError(client, Error::NickInvalid, request.ref);
         return;
     }
-    const QStringList lookAlikeKeys = m_nickRules->lookAlikeKeys(nick);
     if (m_byNickKey.contains(key) || lookAlikeHolder(lookAlikeKeys, client)) {
+        qCDebug(lcServer).noquote()
+            << client->label() << "refused hello as" << quoted(nick) << "(nick_taken)";
         sendError(client, Error::NickTaken, request.ref);
         return;
     }
 
     client->ready = true;
+    // The welcome's limits promise a full burst from here on.
     client->tokens = m_config.burst;
     client->refillMs = m_clock.elapsed();
     registerNick(client, nick, key, lookAlikeKeys);
@@ -675,14 +758,24 @@ void ConnectionManager::handleNick(Client *client, const Request &request)
         sendError(client, Error::NickInvalid, request.ref);
         return;
     }
+    if (nick == client->nick) {
+        // Nothing changes, so nobody else hears of it; the user still learns that the name
+        // holds, in the form a user in no room gets.
+        send(client,
+             QJsonObject {{"type"_L1, u"presence"_s},
+                          {"nick"_L1, nick},
+                          {"event"_L1, u"renamed"_s},
+                          {"old"_L1, nick}});
+        return;
+    }
     const QString key = NickRules::caseKey(nick);
-    if (findBan(key, {})) {
+    const QStringList lookAlikeKeys = m_nickRules->lookAlikeKeys(nick);
+    if (findBan(key, lookAlikeKeys, {})) {
         sendError(client, Error::Banned, request.ref);
         depart(client, u"banned"_s, u"Banned nickname"_s);
         closeClient(client, Protocol::CloseBanned, u"Banned"_s);
         return;
     }
-    const QStringList lookAlikeKeys = m_nickRules->lookAlikeKeys(nick);
     const Client *byKey = m_byNickKey.value(key);
     const Client *byLookAlike = lookAlikeHolder(lookAlikeKeys, client);
     if ((byKey && byKey != client) || byLookAlike) {
@@ -855,8 +948,8 @@ void ConnectionManager::depart(Client *client, const QString &event, const QStri
     for (Room *room : rooms)
         leaveRoom(client, room, event, reason);
     unregisterNick(client);
-    qCInfo(lcServer).noquote() << client->label() << "left the server (" << event
-                               << (reason.isEmpty() ? QString() : u": "_s + reason) << ")";
+    qCInfo(lcServer).noquote() << client->label()
+                               << u"left the server (%1%2)"_s.arg(event, reasonSuffix(reason));
 }
 
 void ConnectionManager::closeClient(Client *client, int closeCode, const QString &reason)
@@ -866,7 +959,7 @@ void ConnectionManager::closeClient(Client *client, int closeCode, const QString
         return;
     client->closed = true;
     uncork(client); // what was said before the close frame goes before it
-    socket->close(QWebSocketProtocol::CloseCode(closeCode), reason);
+    socket->close(QWebSocketProtocol::CloseCode(closeCode), Protocol::closeReason(reason));
     QTimer::singleShot(CloseGraceMs, socket, [socket] { socket->abort(); });
 }
 
@@ -935,13 +1028,28 @@ ConnectionManager::Client *ConnectionManager::findByNick(const QString &nick) co
     return m_byNickKey.value(NickRules::caseKey(NickRules::normalize(nick)));
 }
 
-const Ban *ConnectionManager::findBan(const QString &nickKey, const QString &address) const
+bool ConnectionManager::banCoversNick(const Ban &ban, const QString &nickKey,
+                                      const QStringList &lookAlikeKeys) const
+{
+    if (nickKey.isEmpty() || ban.nick.isEmpty())
+        return false;
+    if (NickRules::caseKey(ban.nick) == nickKey)
+        return true;
+    // The same test as nick_taken: otherwise "аlice" with a Cyrillic а walks past a ban on
+    // "alice".
+    const QStringList banKeys = m_nickRules->lookAlikeKeys(ban.nick);
+    return std::any_of(lookAlikeKeys.cbegin(), lookAlikeKeys.cend(),
+                       [&banKeys](const QString &key) { return banKeys.contains(key); });
+}
+
+const Ban *ConnectionManager::findBan(const QString &nickKey, const QStringList &lookAlikeKeys,
+                                      const QString &address) const
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
     for (const Ban &ban : m_bans) {
         if (ban.until.isValid() && ban.until <= now)
             continue;
-        if (!nickKey.isEmpty() && !ban.nick.isEmpty() && NickRules::caseKey(ban.nick) == nickKey)
+        if (banCoversNick(ban, nickKey, lookAlikeKeys))
             return &ban;
         if (!address.isEmpty() && !ban.address.isEmpty() && ban.address == address)
             return &ban;
@@ -973,7 +1081,7 @@ void ConnectionManager::kick(const QString &nick, const QString &reason)
         Q_EMIT hostActionFailed(tr("Nobody named %1 is connected.").arg(nick));
         return;
     }
-    qCInfo(lcServer).noquote() << client->label() << "kicked by the host:" << reason;
+    qCInfo(lcServer).noquote() << client->label() + u" kicked by the host"_s + reasonSuffix(reason);
     send(client, QJsonObject {{"type"_L1, u"kicked"_s}, {"reason"_L1, reason}});
     depart(client, u"kicked"_s, reason);
     closeClient(client, Protocol::CloseKicked, reason);
@@ -1014,7 +1122,6 @@ void ConnectionManager::ban(const QString &nick, const QString &address, int sec
     m_nextBanId = std::max(m_nextBanId, ban.id + 1);
     m_bans.append(ban);
 
-    const QString key = NickRules::caseKey(banNick);
     QJsonObject notice {{"type"_L1, u"banned"_s}, {"reason"_L1, reason}};
     if (ban.until.isValid())
         notice.insert("until"_L1, Protocol::timestamp(ban.until));
@@ -1025,12 +1132,13 @@ void ConnectionManager::ban(const QString &nick, const QString &address, int sec
         Client *client = entry.second.get();
         if (client->departed)
             continue;
-        if ((!key.isEmpty() && client->ready && client->nickKey == key)
+        if ((client->ready && banCoversNick(ban, client->nickKey, client->lookAlikeKeys))
             || (!banAddress.isEmpty() && client->address == banAddress))
             targets.append(client);
     }
     for (Client *client : std::as_const(targets)) {
-        qCInfo(lcServer).noquote() << client->label() << "banned by the host:" << reason;
+        qCInfo(lcServer).noquote()
+            << client->label() + u" banned by the host"_s + reasonSuffix(reason);
         sendWire(client, frame);
         depart(client, u"banned"_s, reason);
         closeClient(client, Protocol::CloseBanned, reason);
@@ -1104,8 +1212,9 @@ void ConnectionManager::liftMute(Client *client)
     qCInfo(lcServer).noquote() << client->label() << "unmuted";
 }
 
-void ConnectionManager::announce(const QString &room, const QString &text)
+void ConnectionManager::announce(const QString &room, const QString &rawText)
 {
+    const QString text = Protocol::wellFormed(rawText);
     if (!Protocol::hasVisibleCharacter(text)) {
         Q_EMIT hostActionFailed(tr("An announcement needs some text."));
         return;
@@ -1129,8 +1238,8 @@ void ConnectionManager::announce(const QString &room, const QString &text)
         notice.insert("room"_L1, room);
         broadcast(*it->second, wireFrame(notice));
     }
-    qCInfo(lcServer).noquote() << "host announced" << (room.isEmpty() ? u"to everyone"_s : room)
-                               << ":" << text;
+    qCInfo(lcServer).noquote() << u"host announced to %1: %2"_s.arg(
+        room.isEmpty() ? u"everyone"_s : room, text);
     Q_EMIT noticePosted(room, text);
     record(ModerationAction::Announce, room, text);
     processOverflowed();
@@ -1149,8 +1258,9 @@ void ConnectionManager::reloadHistory()
     }
 }
 
-void ConnectionManager::setTopic(const QString &room, const QString &topic)
+void ConnectionManager::setTopic(const QString &room, const QString &rawTopic)
 {
+    const QString topic = Protocol::wellFormed(rawTopic);
     const auto it = m_rooms.find(room);
     if (it == m_rooms.end()) {
         Q_EMIT hostActionFailed(tr("There is no room %1.").arg(room));
@@ -1159,7 +1269,10 @@ void ConnectionManager::setTopic(const QString &room, const QString &topic)
     it->second->topic = topic;
     const QJsonObject frame {{"type"_L1, u"topic"_s}, {"room"_L1, room}, {"topic"_L1, topic}};
     broadcast(*it->second, wireFrame(frame));
-    qCInfo(lcServer).noquote() << "host set the topic of" << room << "to" << topic;
+    if (topic.isEmpty())
+        qCInfo(lcServer).noquote() << "host cleared the topic of" << room;
+    else
+        qCInfo(lcServer).noquote() << "host set the topic of" << room << "to" << topic;
     Q_EMIT topicChanged(room, topic);
     record(ModerationAction::Topic, room, topic);
     processOverflowed();
@@ -1253,6 +1366,12 @@ void ConnectionManager::sweep()
     for (Client *client : std::as_const(unmuted))
         liftMute(client);
     expireBans();
+    m_passwordFailures.removeIf([this, now](const auto &entry) {
+        const PasswordFailures &failures = entry.value();
+        return failures.lockedUntilMs <= now
+            && (failures.times.empty()
+                || now - failures.times.back() >= m_config.passwordFailureWindowMs);
+    });
     processOverflowed();
 }
 

@@ -10,6 +10,7 @@
 #include <QPointer>
 #include <QTimer>
 
+#include <deque>
 #include <limits>
 #include <memory>
 #include <unordered_map>
@@ -103,6 +104,10 @@ private:
     void handleNick(Client *client, const Protocol::Request &request);
 
     bool takeToken(Client *client);
+    bool passwordMatches(const QString &password) const;
+    // Milliseconds until the address may try a password again; 0 when it may now.
+    qint64 passwordLockRemaining(const QString &address) const;
+    void notePasswordFailure(const QString &address);
     void sendError(Client *client, Protocol::Error code, const QString &ref,
                    const QString &message = {});
     void send(Client *client, const QJsonObject &object);
@@ -134,7 +139,11 @@ private:
     void unregisterNick(Client *client);
     const Client *lookAlikeHolder(const QStringList &lookAlikeKeys, const Client *except) const;
     Client *findByNick(const QString &nick) const;
-    const Ban *findBan(const QString &nickKey, const QString &address) const;
+    // The ban in force on the address, or on the nickname or any that looks like it.
+    const Ban *findBan(const QString &nickKey, const QStringList &lookAlikeKeys,
+                       const QString &address) const;
+    bool banCoversNick(const Ban &ban, const QString &nickKey,
+                       const QStringList &lookAlikeKeys) const;
     void expireBans();
     void record(int kind, const QString &target, const QString &reason,
                 const QDateTime &until = {});
@@ -151,6 +160,12 @@ private:
     QHash<QString, Client *> m_byNickKey; // case-folded nickname
     QHash<QString, Client *> m_byLookAlike; // every look-alike key of every nickname
     QHash<QString, int> m_perAddress;
+    struct PasswordFailures
+    {
+        std::deque<qint64> times; // within the window, oldest first
+        qint64 lockedUntilMs = 0;
+    };
+    QHash<QString, PasswordFailures> m_passwordFailures; // by address
     std::unordered_map<QString, std::unique_ptr<Room>> m_rooms;
     QList<Ban> m_bans;
     QHash<QString, QDateTime> m_mutes; // case key -> until (invalid: until unmuted)

@@ -176,6 +176,38 @@ QByteArray HttpRequest::header(const QByteArray &lowerName) const
     return {};
 }
 
+namespace {
+
+// Whether a comma-separated header value lists token, in any case.
+bool hasToken(const QByteArray &value, const QByteArray &token)
+{
+    const QList<QByteArray> items = value.split(',');
+    return std::any_of(items.cbegin(), items.cend(), [&token](const QByteArray &item) {
+        return item.trimmed().compare(token, Qt::CaseInsensitive) == 0;
+    });
+}
+
+} // namespace
+
+HttpResponder::Upgrade HttpResponder::checkUpgrade(const HttpRequest &request)
+{
+    if (request.result != HttpRequest::Result::Ok || request.path != "/ws"
+        || !hasToken(request.header("upgrade"), "websocket"))
+        return Upgrade::None;
+    // The version first: a client that speaks another one learns which to use.
+    if (request.header("sec-websocket-version") != "13")
+        return Upgrade::BadVersion;
+    const QByteArray key = request.header("sec-websocket-key");
+    const auto decoded
+        = QByteArray::fromBase64Encoding(key, QByteArray::AbortOnBase64DecodingErrors);
+    if (!decoded || decoded.decoded.size() != 16 || key.size() != 24)
+        return Upgrade::Malformed;
+    if (request.method != "GET" || request.minorVersion < 1
+        || !hasToken(request.header("connection"), "upgrade"))
+        return Upgrade::Malformed;
+    return Upgrade::Valid;
+}
+
 QByteArray HttpResponder::Response::header(const QByteArray &name) const
 {
     for (const auto &field : headers) {
@@ -323,8 +355,21 @@ HttpResponder::Response HttpResponder::respond(const HttpRequest &request) const
             response = plain(405, "Method Not Allowed");
             response.headers.emplaceBack("Allow", "GET, HEAD");
         } else if (request.path == "/ws") {
-            response = plain(426, "Upgrade Required");
-            response.headers.emplaceBack("Upgrade", "websocket");
+            switch (checkUpgrade(request)) {
+            case Upgrade::Malformed:
+                response = plain(400, "Bad Request");
+                break;
+            case Upgrade::BadVersion:
+                response = plain(426, "Upgrade Required");
+                response.headers.emplaceBack("Upgrade", "websocket");
+                response.headers.emplaceBack("Sec-WebSocket-Version", "13");
+                break;
+            case Upgrade::None:
+            case Upgrade::Valid: // handed to the WebSocket server before it gets here
+                response = plain(426, "Upgrade Required");
+                response.headers.emplaceBack("Upgrade", "websocket");
+                break;
+            }
         } else if (request.path == "/api/status") {
             response = statusResponse();
         } else if (const auto it = assets().constFind(request.path); it != assets().cend()) {

@@ -68,6 +68,15 @@ public:
         QByteArray toBytes() const;
     };
 
+    // How a request for /ws stands as a WebSocket opening handshake (RFC 6455 section 4.2.1).
+    enum class Upgrade {
+        None, // asks for no WebSocket: 426 tells it to
+        Valid, // for the WebSocket server
+        BadVersion, // 426 naming version 13
+        Malformed, // 400: no key or a bad one, no Connection: Upgrade, not GET over HTTP/1.1
+    };
+    static Upgrade checkUpgrade(const HttpRequest &request);
+
     explicit HttpResponder(StatusSource status = {});
 
     // The length of the head at the start of data, blank line included, or -1 while it is not

@@ -4,6 +4,8 @@
 #include <QJsonParseError>
 #include <QJsonValue>
 
+#include <unicode/uchar.h>
+
 using namespace Qt::StringLiterals;
 
 namespace Protocol {
@@ -34,7 +36,7 @@ bool readString(const QJsonObject &object, QLatin1StringView key, QString &out)
     const QJsonValue value = object.value(key);
     if (!value.isString())
         return false;
-    out = value.toString();
+    out = wellFormed(value.toString());
     return true;
 }
 
@@ -61,7 +63,7 @@ DecodeResult decode(const QByteArray &utf8)
             result.problem = u"The field ref must be a string."_s;
             return result;
         }
-        const QString refText = ref.toString();
+        const QString refText = wellFormed(ref.toString());
         if (codePointLength(refText) > MaxRefLength) {
             result.problem = u"The field ref is longer than 64 characters."_s;
             return result;
@@ -96,7 +98,7 @@ DecodeResult decode(const QByteArray &utf8)
         fieldsOk = readString(object, "nick"_L1, request.nick);
         const QJsonValue password = object.value("password"_L1);
         if (password.isString())
-            request.password = password.toString();
+            request.password = wellFormed(password.toString());
         else if (!password.isUndefined() && !password.isNull())
             fieldsOk = false;
         break;
@@ -158,6 +160,8 @@ QString errorCodeName(Error code)
         return u"rate_limited"_s;
     case Error::ServerFull:
         return u"server_full"_s;
+    case Error::TooManyAttempts:
+        return u"too_many_attempts"_s;
     }
     return u"bad_request"_s;
 }
@@ -191,6 +195,8 @@ QString defaultErrorMessage(Error code)
         return u"Too many requests; slow down."_s;
     case Error::ServerFull:
         return u"The server is full."_s;
+    case Error::TooManyAttempts:
+        return u"Too many wrong passwords from your address; try again later."_s;
     }
     return {};
 }
@@ -214,11 +220,36 @@ int codePointLength(const QString &text)
 
 bool hasVisibleCharacter(const QString &text)
 {
-    for (const QChar c : text) {
-        if (!c.isSpace())
-            return true;
+    const qsizetype size = text.size();
+    for (qsizetype i = 0; i < size; ++i) {
+        char32_t c = text.at(i).unicode();
+        if (QChar::isHighSurrogate(c) && i + 1 < size && text.at(i + 1).isLowSurrogate()) {
+            c = QChar::surrogateToUcs4(text.at(i), text.at(i + 1));
+            ++i;
+        }
+        if (QChar::isSurrogate(c) || u_isUWhiteSpace(UChar32(c))
+            || u_hasBinaryProperty(UChar32(c), UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
+            continue;
+        const int8_t category = u_charType(UChar32(c));
+        if (category == U_CONTROL_CHAR || category == U_FORMAT_CHAR)
+            continue;
+        return true;
     }
     return false;
+}
+
+QString wellFormed(const QString &text)
+{
+    QString out = text;
+    const qsizetype size = out.size();
+    for (qsizetype i = 0; i < size; ++i) {
+        const QChar c = out.at(i);
+        if (c.isHighSurrogate() && i + 1 < size && out.at(i + 1).isLowSurrogate())
+            ++i;
+        else if (c.isSurrogate())
+            out[i] = QChar::ReplacementCharacter;
+    }
+    return out;
 }
 
 bool isValidRoomName(const QString &room)
@@ -232,6 +263,27 @@ bool isValidRoomName(const QString &room)
             return false;
     }
     return true;
+}
+
+QString closeReason(const QString &reason)
+{
+    int bytes = 0;
+    const qsizetype size = reason.size();
+    qsizetype i = 0;
+    while (i < size) {
+        const QChar c = reason.at(i);
+        int units = 1;
+        int width = c.unicode() < 0x80 ? 1 : c.unicode() < 0x800 ? 2 : 3;
+        if (c.isHighSurrogate() && i + 1 < size && reason.at(i + 1).isLowSurrogate()) {
+            units = 2;
+            width = 4;
+        }
+        if (bytes + width > MaxCloseReasonBytes)
+            break;
+        bytes += width;
+        i += units;
+    }
+    return reason.left(i);
 }
 
 QByteArray encodeUtf8(const QJsonObject &frame)

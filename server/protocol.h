@@ -37,6 +37,7 @@ enum class Error {
     Muted,
     RateLimited,
     ServerFull,
+    TooManyAttempts,
 };
 
 enum CloseCode {
@@ -53,6 +54,8 @@ enum CloseCode {
 };
 
 constexpr int MaxRefLength = 64;
+// A close frame's payload is at most 125 bytes, two of which hold the code (RFC 6455 5.5).
+constexpr int MaxCloseReasonBytes = 123;
 
 struct DecodeResult
 {
@@ -74,8 +77,16 @@ QString timestamp(const QDateTime &utc);
 
 // Code points, not UTF-16 units: an emoji counts one.
 int codePointLength(const QString &text);
+// True when text holds a character that shows: neither white space nor an invisible one
+// (controls, format characters such as U+200B and U+FEFF, other default-ignorable code points).
 bool hasVisibleCharacter(const QString &text);
+// text with every unpaired UTF-16 surrogate replaced by U+FFFD. JSON's \ud800 escapes can
+// carry them; UTF-8 cannot, so without this what is stored would differ from what was relayed.
+QString wellFormed(const QString &text);
 bool isValidRoomName(const QString &room);
+// The longest start of reason that fits a close frame in UTF-8, never ending inside a
+// character: a cut character would make the frame invalid and the peer see 1007 instead.
+QString closeReason(const QString &reason);
 
 // Compact JSON, as UTF-8 (what goes on the wire) or as text.
 QByteArray encodeUtf8(const QJsonObject &frame);

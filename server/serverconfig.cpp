@@ -26,6 +26,9 @@ template<typename Config, typename Visit> void forEachNumber(Config &c, Visit vi
     visit("burst", c.burst, 1, 1'000'000'000);
     visit("floodDrops", c.floodDrops, 1, 1'000'000'000);
     visit("floodWindowMs", c.floodWindowMs, 100, 86'400'000);
+    visit("passwordFailures", c.passwordFailures, 0, 1'000'000'000); // 0: no throttle
+    visit("passwordFailureWindowMs", c.passwordFailureWindowMs, 100, 86'400'000);
+    visit("passwordLockoutMs", c.passwordLockoutMs, 100, 86'400'000);
     visit("maxConnections", c.maxConnections, 1, 1'000'000);
     visit("maxConnectionsPerAddress", c.maxConnectionsPerAddress, 1, 1'000'000);
     visit("helloTimeoutMs", c.helloTimeoutMs, 100, 86'400'000);
@@ -154,6 +157,9 @@ void ServerConfig::save(QSettings &settings) const
     settings.setValue(u"burst"_s, burst);
     settings.setValue(u"floodDrops"_s, floodDrops);
     settings.setValue(u"floodWindowMs"_s, floodWindowMs);
+    settings.setValue(u"passwordFailures"_s, passwordFailures);
+    settings.setValue(u"passwordFailureWindowMs"_s, passwordFailureWindowMs);
+    settings.setValue(u"passwordLockoutMs"_s, passwordLockoutMs);
     settings.setValue(u"maxConnections"_s, maxConnections);
     settings.setValue(u"maxConnectionsPerAddress"_s, maxConnectionsPerAddress);
     settings.setValue(u"helloTimeoutMs"_s, helloTimeoutMs);

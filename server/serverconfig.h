@@ -21,6 +21,11 @@ struct ServerConfig
     int burst = 10;
     int floodDrops = 20; // dropped requests within floodWindowMs that disconnect a client
     int floodWindowMs = 10'000;
+    // Wrong passwords from one address within passwordFailureWindowMs that make the server
+    // refuse every password from it for passwordLockoutMs; 0 turns the throttle off.
+    int passwordFailures = 5;
+    int passwordFailureWindowMs = 60'000;
+    int passwordLockoutMs = 60'000;
     int maxConnections = 10'000;
     int maxConnectionsPerAddress = 1'000;
     int helloTimeoutMs = 10'000;

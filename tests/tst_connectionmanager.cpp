@@ -6,10 +6,12 @@
 #include "serverconfig.h"
 #include "testclient.h"
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QRegularExpression>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
 
@@ -166,6 +168,7 @@ private Q_SLOTS:
     void helloTimeoutNotRestartedByRefusals();
     void password_data();
     void password();
+    void passwordGuessingIsThrottled();
     void normalCloseIsLeft();
 
     // Rooms and messages
@@ -175,9 +178,11 @@ private Q_SLOTS:
     void sayReachesEveryMember();
     void textLength_data();
     void textLength();
+    void loneSurrogateStoredAsRelayed();
     void directMessages();
     void typing();
     void nickChange();
+    void renameToOwnName();
     void requestErrors_data();
     void requestErrors();
     void refLength_data();
@@ -185,6 +190,7 @@ private Q_SLOTS:
 
     // Limits
     void rateLimitAndFlood();
+    void rateLimitBeforeHello();
     void connectionLimits_data();
     void connectionLimits();
     void messageSizeLimit();
@@ -193,12 +199,17 @@ private Q_SLOTS:
 
     // Host actions
     void kick();
+    void longReasonFitsCloseFrame_data();
+    void longReasonFitsCloseFrame();
     void banNickname();
+    void banNicknameLookAlikes_data();
+    void banNicknameLookAlikes();
     void banAddressAndUnban();
     void mute();
     void timedMuteAndBanEnd();
     void announceAndTopic();
     void hostActionOnNobody();
+    void logLines();
     void shutdown_data();
     void shutdown();
     void noStatsAfterShutdown();
@@ -544,6 +555,53 @@ void TestConnectionManager::password()
     QCOMPARE(client->closeCode(), int(Protocol::ClosePolicy));
 }
 
+void TestConnectionManager::passwordGuessingIsThrottled()
+{
+    ServerConfig config = fastConfig();
+    config.password = u"s3cret"_s;
+    config.passwordFailures = 5;
+    config.passwordFailureWindowMs = 60'000;
+    config.passwordLockoutMs = 1'500;
+    QVERIFY(start(config));
+
+    // Hello without a password asks whether one is needed: that is no guess.
+    auto tryHello = [this](const QJsonValue &password, const QString &ref) {
+        TestClient *client = newClient();
+        if (!client->open(m_port))
+            return client;
+        QJsonObject hello {{u"type"_s, u"hello"_s}, {u"nick"_s, u"carol"_s}, {u"ref"_s, ref}};
+        if (!password.isUndefined())
+            hello.insert(u"password"_s, password);
+        client->send(hello);
+        return client;
+    };
+    for (int i = 0; i < 3; ++i) {
+        TestClient *asking = tryHello(QJsonValue::Undefined, u"ask%1"_s.arg(i));
+        EXPECT_ERROR(asking, u"bad_password"_s, u"ask%1"_s.arg(i));
+    }
+    for (int i = 0; i < 5; ++i) {
+        TestClient *guess = tryHello(u"guess%1"_s.arg(i), u"g%1"_s.arg(i));
+        EXPECT_ERROR(guess, u"bad_password"_s, u"g%1"_s.arg(i));
+        QVERIFY(guess->waitClosed());
+    }
+
+    // After the fifth, even the right password is refused for a while, and says so.
+    TestClient *locked = tryHello(u"s3cret"_s, u"right"_s);
+    TAKE(error, locked, u"error"_s, withRef(u"right"_s));
+    QElapsedTimer lockedSince; // the lock began before this answer was sent
+    lockedSince.start();
+    QCOMPARE(error.value(u"code"_s).toString(), u"too_many_attempts"_s);
+    QVERIFY(error.value(u"retryAfter"_s).toInteger() >= 1);
+    QVERIFY(locked->waitClosed());
+    QCOMPARE(locked->closeCode(), int(Protocol::ClosePolicy));
+    QCOMPARE(locked->countOf(u"welcome"_s), 0);
+
+    // Once the lockout is over, the right password is let in.
+    QTRY_VERIFY_WITH_TIMEOUT(lockedSince.elapsed() > config.passwordLockoutMs, 5000);
+    TestClient *later = tryHello(u"s3cret"_s, u"later"_s);
+    TAKE(welcome, later, u"welcome"_s);
+}
+
 void TestConnectionManager::normalCloseIsLeft()
 {
     QVERIFY(start());
@@ -739,6 +797,10 @@ void TestConnectionManager::textLength_data()
     QTest::newRow("2000 with spaces around") << u" "_s + QString(1998, u'a') + u" "_s << true;
     QTest::newRow("empty") << QString() << false;
     QTest::newRow("white space only") << u" \t\n \r"_s << false;
+    QTest::newRow("zero-width space only") << u"\u200b"_s << false;
+    QTest::newRow("byte order mark only") << u"\ufeff"_s << false;
+    QTest::newRow("format characters and spaces") << u" \u200d \u2060\u200e "_s << false;
+    QTest::newRow("zero-width space inside") << u"a\u200bb"_s << true;
 }
 
 void TestConnectionManager::textLength()
@@ -766,6 +828,31 @@ void TestConnectionManager::textLength()
         QCOMPARE(bob->countOf(u"message"_s), 0);
         QCOMPARE(bob->countOf(u"dm"_s), 0);
     }
+}
+
+void TestConnectionManager::loneSurrogateStoredAsRelayed()
+{
+    QTemporaryDir data;
+    QVERIFY(data.isValid());
+    ServerConfig config = fastConfig();
+    config.storeEnabled = true;
+    config.dataDir = data.path();
+    QVERIFY(start(config));
+    CONNECT_AS(alice, u"alice"_s);
+
+    alice->sendRaw(uR"({"type":"say","room":"lobby","text":"lone \ud800 surrogate"})"_s);
+    TAKE(live, alice, u"message"_s);
+    const QString expected = u"lone \ufffd surrogate"_s;
+    QCOMPARE(live.value(u"text"_s).toString(), expected);
+
+    // What a later client reads back from the store is what everyone saw.
+    cleanup();
+    QVERIFY(start(config));
+    CONNECT_AS(bob, u"bob"_s);
+    const QJsonArray history
+        = bob->framesOfType(u"joined"_s).value(0).value(u"history"_s).toArray();
+    QCOMPARE(history.size(), 1);
+    QCOMPARE(history.at(0).toObject().value(u"text"_s).toString(), expected);
 }
 
 void TestConnectionManager::directMessages()
@@ -888,6 +975,34 @@ void TestConnectionManager::nickChange()
     QVERIFY(late->open(m_port));
     late->send({{u"type"_s, u"hello"_s}, {u"nick"_s, u"Alicia"_s}, {u"ref"_s, u"h"_s}});
     EXPECT_ERROR(late, u"nick_taken"_s, u"h"_s);
+}
+
+void TestConnectionManager::renameToOwnName()
+{
+    QVERIFY(start());
+    CONNECT_AS(bob, u"bob"_s);
+    CONNECT_AS(carol, u"carol"_s);
+    QSignalSpy renames(m_server->manager(), &ConnectionManager::clientRenamed);
+
+    // The same name, spaces aside: bob alone hears that it holds, with no room.
+    bob->send(request(u"nick"_s, u"nick"_s, u" bob "_s));
+    TAKE(same, bob, u"presence"_s, [](const QJsonObject &f) {
+        return f.value(u"event"_s) == u"renamed"_s && !f.contains(u"room"_s);
+    });
+    QCOMPARE(same.value(u"nick"_s).toString(), u"bob"_s);
+    QCOMPARE(same.value(u"old"_s).toString(), u"bob"_s);
+    QVERIFY(bob->fence());
+    QVERIFY(!bob->has(u"presence"_s, presence(u"bob"_s, u"renamed"_s)));
+    QVERIFY(carol->fence());
+    QCOMPARE(carol->framesOfType(u"presence"_s).size(), 0);
+    QCOMPARE(renames.size(), 0);
+
+    // Another case is another name, and everyone hears of it.
+    bob->send(request(u"nick"_s, u"nick"_s, u"Bob"_s));
+    TAKE(cased, carol, u"presence"_s, presence(u"Bob"_s, u"renamed"_s));
+    QCOMPARE(cased.value(u"old"_s).toString(), u"bob"_s);
+    TAKE(own, bob, u"presence"_s, presence(u"Bob"_s, u"renamed"_s));
+    QCOMPARE(renames.size(), 1);
 }
 
 void TestConnectionManager::requestErrors_data()
@@ -1078,6 +1193,40 @@ void TestConnectionManager::rateLimitAndFlood()
     QCOMPARE(watcher->countOf(u"message"_s), 10);
 }
 
+void TestConnectionManager::rateLimitBeforeHello()
+{
+    ServerConfig config;
+    config.messagesPerSecond = 1;
+    config.burst = 10;
+    config.floodDrops = 20;
+    config.floodWindowMs = 10'000;
+    QVERIFY(start(config));
+    CONNECT_AS(watcher, u"watcher"_s);
+
+    // Refused hellos take tokens like any request, and a flood of them closes the connection.
+    TestClient *guesser = newClient();
+    QVERIFY(guesser->open(m_port));
+    for (int i = 0; i < 30; ++i)
+        guesser->send(
+            {{u"type"_s, u"hello"_s}, {u"nick"_s, u"no good"_s}, {u"ref"_s, u"h%1"_s.arg(i)}});
+    for (int i = 0; i < 10; ++i)
+        EXPECT_ERROR(guesser, u"nick_invalid"_s, u"h%1"_s.arg(i));
+    for (int i = 10; i < 30; ++i)
+        EXPECT_ERROR(guesser, u"rate_limited"_s, u"h%1"_s.arg(i));
+    QVERIFY2(guesser->waitClosed(), qPrintable(guesser->describe()));
+    QCOMPARE(guesser->closeCode(), int(Protocol::CloseFlooding));
+    QCOMPARE(guesser->countOf(u"error"_s), 30);
+
+    // A client that then says hello gets the full burst its welcome promises.
+    CONNECT_AS(alice, u"alice"_s);
+    for (int i = 0; i < 10; ++i)
+        alice->send(say(u"lobby"_s, u"m%1"_s.arg(i)));
+    for (int i = 0; i < 10; ++i) {
+        TAKE(message, watcher, u"message"_s, textIs(u"m%1"_s.arg(i)));
+    }
+    QCOMPARE(alice->countOf(u"error"_s), 0);
+}
+
 void TestConnectionManager::connectionLimits_data()
 {
     QTest::addColumn<int>("overall");
@@ -1241,6 +1390,33 @@ void TestConnectionManager::kick()
     CONNECT_AS(back, u"bob"_s);
 }
 
+void TestConnectionManager::longReasonFitsCloseFrame_data()
+{
+    QTest::addColumn<bool>("ban");
+    QTest::newRow("kick") << false;
+    QTest::newRow("ban") << true;
+}
+
+void TestConnectionManager::longReasonFitsCloseFrame()
+{
+    QFETCH(bool, ban);
+
+    QVERIFY(start());
+    CONNECT_AS(bob, u"bob"_s);
+    // 142 bytes in UTF-8: a cut at byte 123 would fall inside an e acute.
+    const QString reason = u"ab"_s + QString(70, QChar(0xe9));
+    if (ban)
+        m_server->manager()->ban(u"bob"_s, {}, 0, reason);
+    else
+        m_server->manager()->kick(u"bob"_s, reason);
+
+    TAKE(notice, bob, ban ? u"banned"_s : u"kicked"_s);
+    QCOMPARE(notice.value(u"reason"_s).toString(), reason);
+    QVERIFY(bob->waitClosed());
+    QCOMPARE(bob->closeCode(), int(ban ? Protocol::CloseBanned : Protocol::CloseKicked));
+    QCOMPARE(bob->closeReason(), u"ab"_s + QString(60, QChar(0xe9)));
+}
+
 void TestConnectionManager::banNickname()
 {
     QVERIFY(start());
@@ -1281,6 +1457,50 @@ void TestConnectionManager::banNickname()
     }
     QVERIFY2(stillServing(alice, {alice}), qPrintable(m_failure));
     CONNECT_AS(dave, u"dave"_s);
+}
+
+void TestConnectionManager::banNicknameLookAlikes_data()
+{
+    QTest::addColumn<QString>("nick");
+    QTest::addColumn<bool>("banned");
+
+    QTest::newRow("Cyrillic a") << u"\u0430lice"_s << true;
+    QTest::newRow("full-width") << u"\uff41\uff4c\uff49\uff43\uff45"_s << true;
+    QTest::newRow("capital I for l") << u"aIice"_s << true;
+    QTest::newRow("digit 1 for l") << u"a1ice"_s << true;
+    QTest::newRow("another name") << u"alicia"_s << false;
+}
+
+void TestConnectionManager::banNicknameLookAlikes()
+{
+    QFETCH(QString, nick);
+    QFETCH(bool, banned);
+
+    QVERIFY(start());
+    m_server->manager()->ban(u"alice"_s, {}, 0, u"Spam"_s);
+
+    TestClient *hello = newClient();
+    QVERIFY(hello->open(m_port));
+    hello->send({{u"type"_s, u"hello"_s}, {u"nick"_s, nick}, {u"ref"_s, u"h"_s}});
+    if (banned) {
+        EXPECT_ERROR(hello, u"banned"_s, u"h"_s);
+        QVERIFY(hello->waitClosed());
+        QCOMPARE(hello->closeCode(), int(Protocol::CloseBanned));
+    } else {
+        TAKE(welcome, hello, u"welcome"_s);
+        hello->close();
+    }
+
+    // Renaming to the look-alike is refused the same way.
+    CONNECT_AS(bob, u"bob"_s);
+    bob->send(request(u"nick"_s, u"nick"_s, nick, u"n"_s));
+    if (banned) {
+        EXPECT_ERROR(bob, u"banned"_s, u"n"_s);
+        QVERIFY(bob->waitClosed());
+        QCOMPARE(bob->closeCode(), int(Protocol::CloseBanned));
+    } else {
+        TAKE(renamed, bob, u"presence"_s, presence(nick, u"renamed"_s));
+    }
 }
 
 void TestConnectionManager::banAddressAndUnban()
@@ -1418,6 +1638,45 @@ void TestConnectionManager::hostActionOnNobody()
     m_server->manager()->setTopic(u"Not A Room"_s, u"x"_s);
     QTRY_COMPARE(failures.size(), 3);
     QVERIFY2(stillServing(alice, {alice}), qPrintable(m_failure));
+}
+
+void TestConnectionManager::logLines()
+{
+    QVERIFY(start());
+    CONNECT_AS(bob, u"bob"_s);
+    CONNECT_AS(carol, u"carol"_s);
+    CONNECT_AS(erin, u"erin"_s);
+    // Whole lines: no empty parentheses, no doubled spaces, no colon left dangling.
+    const auto expect = [](const QString &line) {
+        QTest::ignoreMessage(
+            QtInfoMsg,
+            QRegularExpression(u"^#\\d+ "_s + QRegularExpression::escape(line) + u"$"_s));
+    };
+
+    expect(u"bob@127.0.0.1 kicked by the host"_s);
+    expect(u"bob@127.0.0.1 left the server (kicked)"_s);
+    m_server->manager()->kick(u"bob"_s, {});
+    QVERIFY(bob->waitClosed());
+
+    expect(u"carol@127.0.0.1 banned by the host: Spam"_s);
+    expect(u"carol@127.0.0.1 left the server (banned: Spam)"_s);
+    m_server->manager()->ban(u"carol"_s, {}, 0, u"Spam"_s);
+    QVERIFY(carol->waitClosed());
+
+    // Refused hellos name the nickname that was tried.
+    m_server->manager()->ban(u"dave"_s, {}, 0, {});
+    expect(u"-@127.0.0.1 refused hello as \"dave\": banned"_s);
+    expect(u"-@127.0.0.1 refused hello as \"Carol\": banned (Spam)"_s);
+    for (const QString &nick : {u"dave"_s, u"Carol"_s}) {
+        TestClient *again = newClient();
+        QVERIFY(again->open(m_port));
+        again->send({{u"type"_s, u"hello"_s}, {u"nick"_s, nick}});
+        QVERIFY(again->waitClosed());
+    }
+
+    expect(u"erin@127.0.0.1 left the server (timeout)"_s);
+    erin->abort();
+    QTRY_COMPARE(m_server->manager()->connectionCount(), 0);
 }
 
 void TestConnectionManager::shutdown_data()

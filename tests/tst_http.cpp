@@ -146,6 +146,9 @@ private Q_SLOTS:
     void otherMethodIsNotAllowed();
     void badRequest_data();
     void badRequest();
+    void badUpgrade_data();
+    void badUpgrade();
+    void goodUpgradeStillOpens();
     void oversizedHead();
     void unfinishedRequestIsDropped();
     void requestInPieces();
@@ -505,6 +508,64 @@ void tst_Http::badRequest()
     const Reply reply = fetch(request);
     QVERIFY(reply.complete);
     QCOMPARE(reply.status, status);
+}
+
+namespace {
+
+QByteArray upgrade(const QByteArray &fields)
+{
+    return "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n" + fields + "\r\n";
+}
+
+const QByteArray GoodKey = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+
+} // namespace
+
+void tst_Http::badUpgrade_data()
+{
+    QTest::addColumn<QByteArray>("request");
+    QTest::addColumn<int>("status");
+
+    const QByteArray asks = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+    const QByteArray v13 = "Sec-WebSocket-Version: 13\r\n";
+    QTest::newRow("no key") << upgrade(asks + v13) << 400;
+    QTest::newRow("empty key") << upgrade(asks + v13 + "Sec-WebSocket-Key:\r\n") << 400;
+    QTest::newRow("key not base64")
+        << upgrade(asks + v13 + "Sec-WebSocket-Key: not*base64!\r\n") << 400;
+    QTest::newRow("key of 8 bytes")
+        << upgrade(asks + v13 + "Sec-WebSocket-Key: AAECAwQFBgc=\r\n") << 400;
+    QTest::newRow("no Connection: Upgrade")
+        << upgrade("Upgrade: websocket\r\n" + v13 + GoodKey) << 400;
+    QTest::newRow("version 8") << upgrade(asks + "Sec-WebSocket-Version: 8\r\n" + GoodKey) << 426;
+    QTest::newRow("no version") << upgrade(asks + GoodKey) << 426;
+}
+
+void tst_Http::badUpgrade()
+{
+    QFETCH(QByteArray, request);
+    QFETCH(int, status);
+
+    // Answered, not dropped: a client learns why its handshake failed.
+    const Reply reply = fetch(request);
+    QVERIFY2(reply.complete, reply.raw.constData());
+    QCOMPARE(reply.status, status);
+    if (status == 426) {
+        QCOMPARE(reply.header("Sec-WebSocket-Version"), QByteArray("13"));
+        QCOMPARE(reply.header("Upgrade"), QByteArray("websocket"));
+    }
+    QCOMPARE(m_server->manager()->connectionCount(), 0);
+}
+
+void tst_Http::goodUpgradeStillOpens()
+{
+    HttpClient client(m_server->port());
+    client.send(upgrade("Upgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+                        "Sec-WebSocket-Version: 13\r\n"
+                        + GoodKey));
+    QTRY_COMPARE(client.reply().status, 101);
+    QCOMPARE(client.reply().header("Sec-WebSocket-Accept"),
+             QByteArray("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+    QTRY_COMPARE(m_server->manager()->connectionCount(), 1);
 }
 
 void tst_Http::oversizedHead()

@@ -41,6 +41,8 @@ private Q_SLOTS:
     void roomNames_data();
     void roomNames();
     void encodeIsCompactJson();
+    void closeReason_data();
+    void closeReason();
 };
 
 void TestProtocol::decodeGood_data()
@@ -100,6 +102,15 @@ void TestProtocol::decodeGood_data()
     QTest::newRow("whitespace around the object")
         << QByteArray(" \n{\"type\":\"rooms\"}\n ") << RequestType::Rooms << QString() << QString()
         << QString() << QString() << QString();
+    // UTF-8 cannot hold an unpaired surrogate: relayed and stored alike, it becomes U+FFFD.
+    QTest::newRow("lone surrogates become U+FFFD")
+        << QByteArray(
+               R"({"type":"dm","to":"b\udc00b","text":"lone \ud800 surrogate","ref":"\ud800"})")
+        << RequestType::Dm << u"\ufffd"_s << QString() << QString() << u"b\ufffdb"_s
+        << u"lone \ufffd surrogate"_s;
+    QTest::newRow("a surrogate pair stays")
+        << QByteArray(R"({"type":"say","room":"lobby","text":"\ud83d\ude00"})") << RequestType::Say
+        << QString() << QString() << u"lobby"_s << QString() << u"\U0001F600"_s;
 }
 
 void TestProtocol::decodeGood()
@@ -238,6 +249,7 @@ void TestProtocol::errorCodeNames_data()
     QTest::newRow("muted") << int(E::Muted) << u"muted"_s;
     QTest::newRow("rate_limited") << int(E::RateLimited) << u"rate_limited"_s;
     QTest::newRow("server_full") << int(E::ServerFull) << u"server_full"_s;
+    QTest::newRow("too_many_attempts") << int(E::TooManyAttempts) << u"too_many_attempts"_s;
 }
 
 void TestProtocol::errorCodeNames()
@@ -320,6 +332,15 @@ void TestProtocol::hasVisibleCharacter_data()
     QTest::newRow("letter in spaces") << u"  a  "_s << true;
     QTest::newRow("emoji") << u"😀"_s << true;
     QTest::newRow("dot") << u"."_s << true;
+    QTest::newRow("zero-width space") << u"\u200b"_s << false;
+    QTest::newRow("byte order mark") << u"\ufeff"_s << false;
+    QTest::newRow("format characters in white space") << u" \u200d\t\u2060\u200e \u00ad"_s << false;
+    QTest::newRow("Hangul filler") << u"\u3164"_s << false;
+    QTest::newRow("variation selector") << u"\ufe0f"_s << false;
+    QTest::newRow("control characters") << u"\u0001\u007f"_s << false;
+    QTest::newRow("lone surrogate") << QString(QChar(0xd800)) << false;
+    QTest::newRow("letter after a zero-width space") << u"\u200ba"_s << true;
+    QTest::newRow("emoji beyond the BMP after format characters") << u"\u200d\U0001F600"_s << true;
 }
 
 void TestProtocol::hasVisibleCharacter()
@@ -364,6 +385,34 @@ void TestProtocol::encodeIsCompactJson()
     const QJsonObject back = QJsonDocument::fromJson(text.toUtf8()).object();
     QCOMPARE(back.value(u"type"_s).toString(), u"notice"_s);
     QCOMPARE(back.value(u"text"_s).toString(), u"a\"b"_s);
+}
+
+void TestProtocol::closeReason_data()
+{
+    QTest::addColumn<QString>("reason");
+    QTest::addColumn<QString>("expected");
+
+    QTest::newRow("short") << u"Too loud"_s << u"Too loud"_s;
+    QTest::newRow("123 ASCII bytes") << QString(123, u'x') << QString(123, u'x');
+    QTest::newRow("124 ASCII bytes") << QString(124, u'x') << QString(123, u'x');
+    // 2 + 60 * 2 = 122 bytes fit; the 61st e acute would end at byte 124.
+    QTest::newRow("two-byte characters")
+        << u"ab"_s + QString(70, QChar(0xe9)) << u"ab"_s + QString(60, QChar(0xe9));
+    QTest::newRow("three-byte characters")
+        << QString(50, QChar(0x20ac)) << QString(41, QChar(0x20ac));
+    // 30 emoji are 120 bytes; the 31st would not fit, and neither may half of it.
+    QTest::newRow("emoji") << QString(u"\U0001F600"_s).repeated(40)
+                           << QString(u"\U0001F600"_s).repeated(30);
+}
+
+void TestProtocol::closeReason()
+{
+    QFETCH(QString, reason);
+    QFETCH(QString, expected);
+
+    const QString cut = Protocol::closeReason(reason);
+    QCOMPARE(cut, expected);
+    QVERIFY(cut.toUtf8().size() <= Protocol::MaxCloseReasonBytes);
 }
 
 QTEST_GUILESS_MAIN(TestProtocol)

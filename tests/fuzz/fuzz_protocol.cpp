@@ -26,10 +26,17 @@ void checkText(const QString &text)
     FUZZ_CHECK(length <= text.size());
     FUZZ_CHECK(2 * qsizetype(length) >= text.size());
 
-    bool visible = false;
-    for (const QChar c : text)
-        visible = visible || !c.isSpace();
-    FUZZ_CHECK(Protocol::hasVisibleCharacter(text) == visible);
+    // Visible needs more than something other than white space, and any printable ASCII
+    // character is enough.
+    bool notSpace = false;
+    bool printableAscii = false;
+    for (const QChar c : text) {
+        notSpace = notSpace || !c.isSpace();
+        printableAscii = printableAscii || (c.unicode() > 0x20 && c.unicode() < 0x7f);
+    }
+    const bool visible = Protocol::hasVisibleCharacter(text);
+    FUZZ_CHECK(!visible || notSpace);
+    FUZZ_CHECK(!printableAscii || visible);
 }
 
 void checkRoom(const QString &room)
