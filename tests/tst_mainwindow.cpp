@@ -15,6 +15,7 @@
 #include "topicdialog.h"
 
 #include <QAction>
+#include <QComboBox>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -53,6 +54,7 @@ private Q_SLOTS:
     void announcementReachesEveryone_data();
     void announcementReachesEveryone();
     void topicReachesTheRoom();
+    void topicDialogOffersLiveRooms();
     void failedHostActionIsLogged();
     void stopAndStartAgain();
     void stopResetsTheCounts();
@@ -437,6 +439,30 @@ void TestMainWindow::topicReachesTheRoom()
     QCOMPARE(topic.value(u"room"_s).toString(), u"games"_s);
     QCOMPARE(topic.value(u"topic"_s).toString(), u"Finals at 3pm"_s);
     QTRY_COMPARE(logCount(LogEntry::Topic, u"Finals at 3pm"_s), 1);
+}
+
+void TestMainWindow::topicDialogOffersLiveRooms()
+{
+    auto alice = join(u"alice"_s);
+    QVERIFY(alice);
+    alice->send(QJsonObject {{u"type"_s, u"join"_s}, {u"room"_s, u"games"_s}});
+    QVERIFY(!alice->take(u"joined"_s).isEmpty());
+    QTRY_VERIFY(m_window->connectionModel()->rooms().contains(u"games"_s));
+    alice->send(QJsonObject {{u"type"_s, u"leave"_s}, {u"room"_s, u"games"_s}});
+    QVERIFY(!alice->take(u"left"_s).isEmpty());
+    QTRY_VERIFY(!m_window->connectionModel()->rooms().contains(u"games"_s));
+
+    // The log still knows games; the dialog offers only the rooms that exist now.
+    action("topicAction")->trigger();
+    auto *dialog = waitForDialog<TopicDialog>();
+    QVERIFY(dialog);
+    auto *rooms = dialog->findChild<QComboBox *>(u"room"_s);
+    QVERIFY(rooms);
+    QStringList offered;
+    for (int i = 0; i < rooms->count(); ++i)
+        offered << rooms->itemText(i);
+    QCOMPARE(offered, QStringList {u"lobby"_s});
+    dialog->reject();
 }
 
 void TestMainWindow::failedHostActionIsLogged()

@@ -1279,7 +1279,11 @@ void MainWindow::announce()
 
 void MainWindow::editTopic(const QString &room)
 {
-    auto *dialog = new TopicDialog(knownRooms(), m_topics, this);
+    // Only the rooms someone is in: a topic for a room that is gone would only be refused.
+    QStringList rooms = m_connections->rooms();
+    if (!rooms.contains(QStringLiteral("lobby")))
+        rooms.prepend(QStringLiteral("lobby"));
+    auto *dialog = new TopicDialog(rooms, m_topics, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     QString initial = room;
     const QString filtered = m_logRoom->currentData().toString();
