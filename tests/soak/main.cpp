@@ -47,6 +47,7 @@ int main(int argc, char *argv[])
         {u"rooms"_s, u"Rooms (default %1)."_s.arg(defaults.rooms), u"n"_s},
         {u"rate"_s,
          u"Messages a second from the staying clients (default %1)."_s.arg(defaults.rate), u"n"_s},
+        {u"no-history"_s, u"Run the server with --no-history."_s},
     });
     parser.process(app);
 
@@ -70,6 +71,7 @@ int main(int argc, char *argv[])
     options.churn = number(u"churn"_s, options.churn, 2);
     options.rooms = number(u"rooms"_s, options.rooms, 1);
     options.rate = number(u"rate"_s, int(options.rate), 1);
+    options.noHistory = parser.isSet(u"no-history"_s);
     if (options.serverPath.isEmpty() || options.staying >= options.clients) {
         std::fprintf(stderr, "lanchat_soak: needs --server, and --staying below --clients\n");
         return 2;

@@ -97,10 +97,13 @@ bool SoakRun::startServer()
                      ? u"the server exited with code %1 during the run"_s.arg(code)
                      : u"the server crashed during the run"_s);
     });
-    m_server.start(m_options.serverPath,
-                   {u"--headless"_s, u"--bind"_s, u"127.0.0.1"_s, u"--port"_s, u"0"_s,
-                    u"--config"_s, configPath, u"--data-dir"_s, m_dataDir.filePath(u"data"_s),
-                    u"--name"_s, u"LanChat soak"_s});
+    QStringList arguments {u"--headless"_s, u"--bind"_s,      u"127.0.0.1"_s,
+                           u"--port"_s,     u"0"_s,           u"--config"_s,
+                           configPath,      u"--data-dir"_s,  m_dataDir.filePath(u"data"_s),
+                           u"--name"_s,     u"LanChat soak"_s};
+    if (m_options.noHistory)
+        arguments << u"--no-history"_s;
+    m_server.start(m_options.serverPath, arguments);
     if (!m_server.waitForStarted(10'000)) {
         line(u"cannot start %1: %2"_s.arg(m_options.serverPath, m_server.errorString()));
         return false;

@@ -30,6 +30,8 @@ struct SoakOptions
     double dropShare = 0.1; // of the leaving clients, how many just drop the connection
     int setupTimeoutSeconds = 180;
     int drainSeconds = 20;
+    // The server keeps no history on disk: tells the store's share of the memory from the rest.
+    bool noHistory = false;
 };
 
 // Starts the real server, brings up the staying clients, then for the set time lets clients
