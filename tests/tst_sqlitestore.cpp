@@ -55,12 +55,14 @@ QList<ChatMessage> awkwardMessages()
                     base.addMSecs(1)),
         roomMessage(3, u"games"_s, u"Zoë"_s, u"line one\nline two\r\nline three\rend"_s,
                     base.addMSecs(999)),
-        roomMessage(4, u"games"_s, u"Юлия"_s, u"Привет, мир! Ελληνικά, עברית, العربية"_s,
+        roomMessage(4, u"games"_s, u"Юлия"_s,
+                    u"Привет, мир! "
+                    u"Ελληνικά, עברית, العربية"_s,
                     base.addSecs(60)),
-        roomMessage(
-            5, u"lobby"_s, u"直子"_s,
-            u"日本語のテキスト、中文，한국어 🎉👩‍👩‍👧‍👦🇩🇪"_s,
-            base.addDays(1)),
+        roomMessage(5, u"lobby"_s, u"直子"_s,
+                    u"日本語のテキスト、中文，한국어 "
+                    u"🎉👩‍👩‍👧‍👦🇩🇪"_s,
+                    base.addDays(1)),
         directMessage(6, u"alice"_s, u"bob"_s, u"  leading and trailing spaces\t "_s),
         roomMessage(7, u"lobby"_s, u"carol"_s,
                     u"=SUM(A1:A2),\\back\\slash, <b>html</b> & {\"j\":1}"_s, base.addDays(2)),
@@ -597,7 +599,8 @@ void TestSqliteStore::upgradesVersion1()
         "CREATE TABLE moderation (id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
         " target TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL,"
         " until INTEGER)",
-        "INSERT INTO messages VALUES (1, 'lobby', 'alice', NULL, 'Съешь же ещё этих булок', 1000)",
+        "INSERT INTO messages VALUES (1, 'lobby', 'alice', NULL,"
+        " 'Съешь же ещё этих булок', 1000)",
         "INSERT INTO messages VALUES (2, 'lobby', 'bob', NULL, 'pizza at noon', 2000)",
         "PRAGMA application_id = 1282294632",
         "PRAGMA user_version = 1",

@@ -251,8 +251,9 @@ void MainWindow::createActions()
     m_banListAction = make(
         QStringLiteral("banListAction"), tr("Ba&ns…"), QStyle::SP_FileDialogListView,
         QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B), tr("The bans in force, and lifting them"));
+    const QString announceText = tr("&Announce…");
     m_announceAction
-        = make(QStringLiteral("announceAction"), tr("&Announce…"), QStyle::SP_MessageBoxInformation,
+        = make(QStringLiteral("announceAction"), announceText, QStyle::SP_MessageBoxInformation,
                QKeySequence(Qt::CTRL | Qt::Key_N), tr("A notice to everyone or to one room"));
     m_topicAction
         = make(QStringLiteral("topicAction"), tr("&Topic…"), QStyle::SP_FileDialogInfoView,
@@ -1411,8 +1412,8 @@ void MainWindow::showLogMenu(const QPoint &pos)
             QAction *kickSender = menu.addAction(tr("Kick %1…").arg(nick), this,
                                                  [this, target] { kick({target}); });
             kickSender->setEnabled(m_host->isRunning());
-            QAction *banSender
-                = menu.addAction(tr("Ban %1…").arg(nick), this, [this, target] { ban({target}); });
+            const QString banText = tr("Ban %1…").arg(nick);
+            QAction *banSender = menu.addAction(banText, this, [this, target] { ban({target}); });
             banSender->setEnabled(m_host->isRunning());
             QAction *muteSender = menu.addAction(tr("Mute %1").arg(nick), this,
                                                  [this, target] { mute({target}, 0); });
