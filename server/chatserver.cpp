@@ -247,7 +247,7 @@ void ChatServer::onHeadReadable(QTcpSocket *socket)
     if (end < 0) {
         if (head.size() > MaxHeadBytes) {
             disconnect(socket, &QTcpSocket::readyRead, this, nullptr);
-            respondHttp(socket, head);
+            respondHttp(socket, HttpResponder::parse(head));
         }
         return;
     }
@@ -267,7 +267,7 @@ void ChatServer::onHeadReadable(QTcpSocket *socket)
         m_wsServer->handleConnection(socket);
         return;
     }
-    respondHttp(socket, requestHead);
+    respondHttp(socket, request);
 }
 
 void ChatServer::onWebSocketReady()
@@ -279,7 +279,7 @@ void ChatServer::onWebSocketReady()
     }
 }
 
-void ChatServer::respondHttp(QTcpSocket *socket, const QByteArray &head)
+void ChatServer::respondHttp(QTcpSocket *socket, const HttpRequest &request)
 {
     const HttpResponder responder([this] {
         HttpResponder::Status status;
@@ -291,5 +291,5 @@ void ChatServer::respondHttp(QTcpSocket *socket, const QByteArray &head)
         status.passwordRequired = !m_config.password.isEmpty();
         return status;
     });
-    responder.serve(socket, head, m_config.handshakeTimeoutMs);
+    responder.serve(socket, request, m_config.handshakeTimeoutMs);
 }

@@ -11,6 +11,7 @@
 #include <memory>
 
 class ConnectionManager;
+struct HttpRequest;
 class QTcpServer;
 class QTcpSocket;
 class QWebSocketServer;
@@ -55,7 +56,7 @@ private:
     void onNewTcpConnection();
     void onHeadReadable(QTcpSocket *socket);
     void onWebSocketReady();
-    void respondHttp(QTcpSocket *socket, const QByteArray &head);
+    void respondHttp(QTcpSocket *socket, const HttpRequest &request);
     bool openStore();
 
     ServerConfig m_config;

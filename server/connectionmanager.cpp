@@ -1037,7 +1037,10 @@ bool ConnectionManager::banCoversNick(const Ban &ban, const QString &nickKey,
         return true;
     // The same test as nick_taken: otherwise "аlice" with a Cyrillic а walks past a ban on
     // "alice".
-    const QStringList banKeys = m_nickRules->lookAlikeKeys(ban.nick);
+    auto cached = m_banLookAlikes.constFind(ban.nick);
+    if (cached == m_banLookAlikes.cend())
+        cached = m_banLookAlikes.insert(ban.nick, m_nickRules->lookAlikeKeys(ban.nick));
+    const QStringList &banKeys = *cached;
     return std::any_of(lookAlikeKeys.cbegin(), lookAlikeKeys.cend(),
                        [&banKeys](const QString &key) { return banKeys.contains(key); });
 }
@@ -1164,6 +1167,7 @@ void ConnectionManager::unban(quint64 banId)
     if (m_store)
         m_store->removeBan(banId);
     m_bans.erase(it);
+    m_banLookAlikes.clear();
     qCInfo(lcServer).noquote() << "host lifted the ban on" << target;
     record(ModerationAction::Unban, target, {});
     reportBans();
@@ -1328,8 +1332,10 @@ void ConnectionManager::expireBans()
     const QDateTime now = QDateTime::currentDateTimeUtc();
     const qsizetype before = m_bans.size();
     m_bans.removeIf([&now](const Ban &ban) { return ban.until.isValid() && ban.until <= now; });
-    if (m_bans.size() != before)
+    if (m_bans.size() != before) {
+        m_banLookAlikes.clear();
         reportBans();
+    }
 }
 
 void ConnectionManager::sweep()

@@ -168,6 +168,8 @@ private:
     QHash<QString, PasswordFailures> m_passwordFailures; // by address
     std::unordered_map<QString, std::unique_ptr<Room>> m_rooms;
     QList<Ban> m_bans;
+    // The look-alike keys of each banned nickname, worked out once rather than at every hello.
+    mutable QHash<QString, QStringList> m_banLookAlikes;
     QHash<QString, QDateTime> m_mutes; // case key -> until (invalid: until unmuted)
     QList<ChatMessage> m_unstored; // accepted, waiting for the store
     bool m_flushPending = false;

@@ -428,9 +428,8 @@ HttpResponder::Response HttpResponder::statusResponse() const
     return response;
 }
 
-void HttpResponder::serve(QTcpSocket *socket, const QByteArray &head, int writeTimeoutMs) const
+void HttpResponder::serve(QTcpSocket *socket, const HttpRequest &request, int writeTimeoutMs) const
 {
-    const HttpRequest request = parse(head);
     const Response response = respond(request);
     const QString peer
         = socket->peerAddress().toString() + u':' + QString::number(socket->peerPort());

@@ -85,9 +85,10 @@ public:
     static HttpRequest parse(const QByteArray &head);
     Response respond(const HttpRequest &request) const;
 
-    // Answers the request whose head socket has received, then closes the connection once the
-    // answer is written (or after writeTimeoutMs if the peer does not read it).
-    void serve(QTcpSocket *socket, const QByteArray &head, int writeTimeoutMs = 10'000) const;
+    // Answers the request whose head socket has received (as parse() read it), then closes the
+    // connection once the answer is written (or after writeTimeoutMs if the peer does not read
+    // it).
+    void serve(QTcpSocket *socket, const HttpRequest &request, int writeTimeoutMs = 10'000) const;
 
 private:
     Response statusResponse() const;
