@@ -6,11 +6,14 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QLockFile>
+#include <QMutex>
 #include <QRegularExpression>
 #include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QStandardPaths>
+#include <QThread>
+#include <QWaitCondition>
 
 #include <algorithm>
 
@@ -30,6 +33,8 @@ constexpr quint64 IndexBacklogLimit = 50000;
 // Enough for any history length the host picks; only used when nothing is kept on disk.
 constexpr int MemoryHistoryLength = 500;
 const QString DriverName = u"QSQLITE"_s;
+// At most this often, while messages come in: each checkpoint costs two fsyncs.
+constexpr int CheckpointIntervalMs = 100;
 
 // Schema version 2. The full-text index is an external-content FTS5 table, so the text is
 // stored once. The trigram tokenizer finds words in any script, including those written
@@ -174,6 +179,106 @@ QString nextConnectionName()
 
 } // namespace
 
+// Runs passive checkpoints, which never block the writer, on a thread with its own connection.
+class WalCheckpointer
+{
+public:
+    explicit WalCheckpointer(const QString &filePath)
+        : m_filePath(filePath)
+        , m_thread(QThread::create([this] { run(); }))
+    {
+        m_thread->setObjectName(u"lanchat-checkpoint"_s);
+    }
+
+    ~WalCheckpointer()
+    {
+        {
+            QMutexLocker locker(&m_mutex);
+            m_stopping = true;
+            m_wake.wakeAll();
+        }
+        m_thread->wait();
+    }
+
+    // Starts the thread and waits until its connection is open; false when it could not open.
+    bool start()
+    {
+        QMutexLocker locker(&m_mutex);
+        m_thread->start(QThread::LowPriority);
+        while (!m_started)
+            m_wake.wait(&m_mutex);
+        return m_opened;
+    }
+
+    // After a commit. Cheap when a checkpoint is already due.
+    void commitDone()
+    {
+        QMutexLocker locker(&m_mutex);
+        if (m_due)
+            return;
+        m_due = true;
+        m_wake.wakeAll();
+    }
+
+private:
+    void run()
+    {
+        const QString name = nextConnectionName();
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(DriverName, name);
+            db.setDatabaseName(m_filePath);
+            const bool opened = db.open();
+            if (!opened) {
+                qCWarning(lcStore).noquote()
+                    << u"History database %1: no background checkpoints (%2)"_s.arg(
+                           QDir::toNativeSeparators(m_filePath), errorText(db.lastError()));
+            }
+            {
+                QMutexLocker locker(&m_mutex);
+                m_started = true;
+                m_opened = opened;
+                m_wake.wakeAll();
+            }
+            if (opened)
+                checkpointWhileRunning(db);
+            db.close();
+        }
+        QSqlDatabase::removeDatabase(name);
+    }
+
+    void checkpointWhileRunning(const QSqlDatabase &db)
+    {
+        QSqlQuery checkpoint(db);
+        QMutexLocker locker(&m_mutex);
+        for (;;) {
+            while (!m_due && !m_stopping)
+                m_wake.wait(&m_mutex);
+            if (m_stopping)
+                return;
+            m_due = false;
+            locker.unlock();
+            // A busy result only means another checkpoint was under way; the next one catches
+            // up, and the writer's own checkpoint bounds the log meanwhile.
+            if (!checkpoint.exec(u"PRAGMA wal_checkpoint(PASSIVE)"_s))
+                qCDebug(lcStore) << "background checkpoint failed:" << checkpoint.lastError();
+            checkpoint.finish();
+            locker.relock();
+            const QDeadlineTimer pause(CheckpointIntervalMs);
+            while (!m_stopping && !pause.hasExpired())
+                m_wake.wait(&m_mutex, pause);
+        }
+    }
+
+    const QString m_filePath;
+    std::unique_ptr<QThread> m_thread;
+    QMutex m_mutex;
+    QWaitCondition m_wake;
+    bool m_started = false;
+    bool m_opened = false;
+    bool m_due = false;
+    bool m_stopping = false;
+};
+
 SqliteStore::SqliteStore()
     : m_connectionName(nextConnectionName())
 {
@@ -309,6 +414,10 @@ bool SqliteStore::open(const QString &filePath, Mode mode)
             m_errorString = error;
             return false;
         }
+        // Without it the writer checkpoints every 1,000 pages, as SQLite does by default.
+        m_checkpointer = std::make_unique<WalCheckpointer>(m_filePath);
+        if (!m_checkpointer->start())
+            m_checkpointer.reset();
         m_pruneTimer.start();
         if (m_lastMessageId > quint64(m_indexedTo))
             m_indexTimer.start(IndexQuietMs);
@@ -328,6 +437,8 @@ void SqliteStore::close()
     m_indexedTo = 0;
     m_insertMessage.reset();
     m_updateLastId.reset();
+    // Its connection goes before the writer's, whose close then checkpoints what is left.
+    m_checkpointer.reset();
     if (m_db.isOpen() && m_mode == Mode::ReadWrite)
         QSqlQuery(m_db).exec(u"PRAGMA optimize"_s);
     if (m_db.isValid()) {
@@ -614,6 +725,8 @@ bool SqliteStore::appendMessages(const QList<ChatMessage> &messages)
     }
 
     m_lastMessageId = highest;
+    if (m_checkpointer)
+        m_checkpointer->commitDone();
     if (m_retentionDays == 0) {
         rememberInMemory(messages);
     } else {

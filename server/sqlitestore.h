@@ -12,6 +12,7 @@
 
 class QLockFile;
 class QSqlQuery;
+class WalCheckpointer;
 
 // The ChatStore of a LanChat server: one SQLite file in the data directory.
 //
@@ -25,6 +26,12 @@ class QSqlQuery;
 // A store opened for writing holds a lock file next to the database, so that two servers never
 // hand out the same message ids. A store opened read-only (the History window, an export)
 // takes no lock and can read while a server writes.
+//
+// A checkpoint, which copies the log back into the database, ends in an fsync that can take
+// milliseconds. A store opened for writing runs its checkpoints on a thread of its own, with a
+// connection of its own, so that the thread that stores and delivers messages does not wait for
+// the disk. SQLite's own checkpoint after 1,000 pages stays as the backstop: it then finds
+// little left to copy and sync.
 //
 // Every instance has its own named Qt SQL connection, used only from the thread that opened it.
 class SqliteStore : public ChatStore
@@ -120,6 +127,7 @@ private:
     QString m_filePath;
     Mode m_mode = Mode::ReadWrite;
     std::unique_ptr<QLockFile> m_lock;
+    std::unique_ptr<WalCheckpointer> m_checkpointer;
     std::unique_ptr<QSqlQuery> m_insertMessage;
     std::unique_ptr<QSqlQuery> m_updateLastId;
     quint64 m_lastMessageId = 0;

@@ -2,6 +2,7 @@
 #include "sqlitestore.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -96,6 +97,7 @@ private Q_SLOTS:
     void searchSpansIndexedAndNewMessages();
     void indexesWhenTrafficPauses();
     void indexFollowsDeletions();
+    void checkpointsInTheBackground();
     void upgradesVersion1();
     void exportRoundTrips_data();
     void exportRoundTrips();
@@ -546,6 +548,25 @@ void TestSqliteStore::indexesWhenTrafficPauses()
     store.close();
     QVERIFY(store.open(dbPath()));
     QTRY_COMPARE(rawValue(u"SELECT value FROM meta WHERE key = 'fts_indexed_to'"_s).toInt(), 451);
+}
+
+void TestSqliteStore::checkpointsInTheBackground()
+{
+    SqliteStore store;
+    QVERIFY(store.open(dbPath()));
+    const qint64 before = QFileInfo(dbPath()).size();
+    // About a hundred pages: far below the thousand after which the writer checkpoints itself,
+    // so only the background checkpoint can move them from the log into the database.
+    const QString text(1000, u'x');
+    quint64 id = 0;
+    for (int group = 0; group < 40; ++group) {
+        QList<ChatMessage> messages;
+        for (int i = 0; i < 10; ++i)
+            messages << roomMessage(++id, u"lobby"_s, u"a"_s, text);
+        QVERIFY(store.appendMessages(messages));
+    }
+    QTRY_VERIFY(QFileInfo(dbPath()).size() > before + 100 * 1000);
+    QCOMPARE(rawValue(u"SELECT count(*) FROM messages"_s).toInt(), 400);
 }
 
 void TestSqliteStore::indexFollowsDeletions()
