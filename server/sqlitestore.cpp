@@ -33,6 +33,7 @@ constexpr quint64 IndexBacklogLimit = 50000;
 // Enough for any history length the host picks; only used when nothing is kept on disk.
 constexpr int MemoryHistoryLength = 500;
 const QString DriverName = u"QSQLITE"_s;
+constexpr int WriterCacheKiB = 256;
 // At most this often, while messages come in: each checkpoint costs two fsyncs.
 constexpr int CheckpointIntervalMs = 100;
 
@@ -383,7 +384,11 @@ bool SqliteStore::open(const QString &filePath, Mode mode)
             return fail(u"cannot switch it to write-ahead logging"_s, detail);
         }
         journal.finish();
-        if (!exec(u"PRAGMA synchronous = NORMAL"_s, u"cannot set it up"_s) || !migrate(version)) {
+        // Appends touch the last pages of each table and index; the index slices read a few
+        // segments. SQLite's default cache, 2 MiB, would only fill with pages never read again.
+        if (!exec(u"PRAGMA synchronous = NORMAL"_s, u"cannot set it up"_s)
+            || !exec(u"PRAGMA cache_size = -%1"_s.arg(WriterCacheKiB), u"cannot set it up"_s)
+            || !migrate(version)) {
             close();
             return false;
         }
