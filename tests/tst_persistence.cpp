@@ -155,7 +155,8 @@ void TestPersistence::historyAndIdsContinueAcrossRestart()
     TestClient *bob = connectAs(u"bob"_s);
     QVERIFY2(bob, qPrintable(m_failure));
 
-    const QStringList texts = {u"first"_s, u"Grüße, \"quoted\"\nand a new line"_s, u"🎉 日本語"_s};
+    const QStringList texts
+        = {u"first"_s, u"Grüße, \"quoted\"\nand a new line"_s, u"🎉 日本語"_s};
     QList<QJsonObject> sent;
     for (const QString &text : texts) {
         alice->send(say(u"lobby"_s, text));
