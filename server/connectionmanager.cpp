@@ -32,6 +32,9 @@ namespace {
 constexpr qint64 CloseGraceMs = 5'000; // a peer that never answers our close frame is cut off
 constexpr quint64 TrimAfterBytes = 1 << 20;
 constexpr int TrimQuietMs = 100;
+// Traffic that never pauses still gets its heap trimmed this often: the memory freed by people
+// who came and went would otherwise stay with the process for as long as the chat goes on.
+constexpr qint64 TrimLongestWaitMs = 5000;
 
 QJsonObject presence(const QString &room, const QString &nick, const QString &event)
 {
@@ -869,6 +872,7 @@ void ConnectionManager::sendWire(Client *client, const QByteArray &wire)
     m_sentSinceTrim += quint64(wire.size());
     if (m_sentSinceTrim >= TrimAfterBytes && !m_trimTimer.isActive()) {
         m_sentWhenTrimArmed = m_sentSinceTrim;
+        m_trimArmedMs = m_clock.elapsed();
         m_trimTimer.start();
     }
     if (pending > m_config.maxPendingBytes) {
@@ -1383,8 +1387,9 @@ void ConnectionManager::sweep()
 
 void ConnectionManager::trimHeap()
 {
-    // Still busy: a trim walks the whole heap, so it waits for the traffic to pause.
-    if (m_sentSinceTrim != m_sentWhenTrimArmed) {
+    // Still busy: a trim walks the whole heap, so it waits for the traffic to pause, for a while.
+    if (m_sentSinceTrim != m_sentWhenTrimArmed
+        && m_clock.elapsed() - m_trimArmedMs < TrimLongestWaitMs) {
         m_sentWhenTrimArmed = m_sentSinceTrim;
         m_trimTimer.start();
         return;

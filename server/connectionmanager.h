@@ -196,4 +196,5 @@ private:
     QTimer m_trimTimer;
     quint64 m_sentSinceTrim = 0;
     quint64 m_sentWhenTrimArmed = 0;
+    qint64 m_trimArmedMs = 0;
 };
