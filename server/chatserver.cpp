@@ -6,7 +6,9 @@
 #include "sqlitestore.h"
 
 #include <QEventLoop>
+#include <QLoggingCategory>
 #include <QNetworkInterface>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTimer>
@@ -76,6 +78,31 @@ using DirectTcpServer = QTcpServer;
 
 } // namespace
 
+namespace {
+
+// Every QWebSocket carries a TLS configuration, even on a plain connection, and building one
+// loads the TLS backend. LanChat serves plain ws:// only; the certificate-only backend spares
+// each process the 5 MB that loading OpenSSL costs.
+bool preferPlainTlsBackend()
+{
+#if QT_CONFIG(ssl)
+    static const bool chosen = [] {
+        const QString certOnly = u"cert-only"_s;
+        if (!QSslSocket::availableBackends().contains(certOnly)
+            || !QSslSocket::setActiveBackend(certOnly))
+            return false;
+        // QWebSocket's configuration asks for an empty key, which only this backend lacks.
+        QLoggingCategory::setFilterRules(u"qt.network.ssl.warning=false"_s);
+        return true;
+    }();
+    return chosen;
+#else
+    return false;
+#endif
+}
+
+} // namespace
+
 ChatServer::ChatServer(const ServerConfig &config, QObject *parent)
     : QObject(parent)
     , m_config(config)
@@ -83,6 +110,7 @@ ChatServer::ChatServer(const ServerConfig &config, QObject *parent)
     , m_wsServer(new QWebSocketServer(config.name, QWebSocketServer::NonSecureMode, this))
     , m_manager(new ConnectionManager(config, this))
 {
+    preferPlainTlsBackend();
     // Our own listener: QWebSocketServer's keeps the default backlog of 50, which turns
     // a classroom joining at once into refused connections.
     m_tcpServer->setListenBacklogSize(m_config.listenBacklog);

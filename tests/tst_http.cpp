@@ -8,7 +8,9 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QSignalSpy>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QTest>
 
@@ -149,6 +151,7 @@ private Q_SLOTS:
     void badUpgrade_data();
     void badUpgrade();
     void goodUpgradeStillOpens();
+    void plainWebSocketsNeedNoTls();
     void oversizedHead();
     void unfinishedRequestIsDropped();
     void requestInPieces();
@@ -566,6 +569,25 @@ void tst_Http::goodUpgradeStillOpens()
     QCOMPARE(client.reply().header("Sec-WebSocket-Accept"),
              QByteArray("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
     QTRY_COMPARE(m_server->manager()->connectionCount(), 1);
+}
+
+void tst_Http::plainWebSocketsNeedNoTls()
+{
+#if !QT_CONFIG(ssl)
+    QSKIP("Qt without TLS support");
+#else
+    // What the certificate-only backend cannot do must not reach the host's log.
+    QTest::failOnWarning(QRegularExpression(u"TLS|QSslKey"_s));
+    HttpClient client(m_server->port());
+    client.send(upgrade("Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                        "Sec-WebSocket-Version: 13\r\n"
+                        + GoodKey));
+    QTRY_COMPARE(client.reply().status, 101);
+    QTRY_COMPARE(m_server->manager()->connectionCount(), 1);
+    // The server's QWebSocket exists now, and with it its TLS configuration: made by the light
+    // backend, so OpenSSL was never set up.
+    QCOMPARE(QSslSocket::activeBackend(), u"cert-only"_s);
+#endif
 }
 
 void tst_Http::oversizedHead()
