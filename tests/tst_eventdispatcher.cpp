@@ -223,20 +223,32 @@ void TestEventDispatcher::lateTimerFiresOncePerPass()
 
 void TestEventDispatcher::timerStartedInHandlerWaitsForNextPass()
 {
-    TimerCounter first;
-    TimerCounter second;
-    first.onTimer = [&](int id) {
-        first.killTimer(id);
-        second.startTimer(0);
-    };
-    first.startTimer(0);
+    // Two zero timers are due in the same pass. Whichever fires first stops the other and
+    // starts a third, which gets the stopped one's id back; it waits for the next pass all the
+    // same.
+    TimerCounter counters[2];
+    TimerCounter newcomer;
+    int ids[2] = {};
+    int stoppedId = 0;
+    int newcomerId = 0;
+    for (int i = 0; i < 2; ++i) {
+        counters[i].onTimer = [&, i](int) {
+            if (newcomerId)
+                return;
+            stoppedId = ids[1 - i];
+            counters[1 - i].killTimer(stoppedId);
+            newcomerId = newcomer.startTimer(0);
+        };
+        ids[i] = counters[i].startTimer(0);
+    }
 
     dispatcher()->processEvents(QEventLoop::AllEvents);
-    QCOMPARE(first.fired, 1);
-    QCOMPARE(second.fired, 0);
+    QCOMPARE(counters[0].fired + counters[1].fired, 1);
+    QCOMPARE(newcomerId, stoppedId);
+    QCOMPARE(newcomer.fired, 0);
     dispatcher()->processEvents(QEventLoop::AllEvents);
-    QCOMPARE(first.fired, 1);
-    QCOMPARE(second.fired, 1);
+    QCOMPARE(counters[0].fired + counters[1].fired, 2);
+    QCOMPARE(newcomer.fired, 1);
 }
 
 void TestEventDispatcher::remainingTime()
