@@ -105,8 +105,9 @@ EpollDispatcher::~EpollDispatcher()
 
 bool EpollDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
 {
-    // An interrupt() has done its work once the call it was meant for returned; a loop that
-    // was told to exit does not call again.
+    // One pass per call, with or without EventLoopExec: QEventLoop::exec() calls again and looks
+    // at its exit flag in between, which is why interrupt() needs only to end the pass it finds.
+    // An interrupt() has done its work once that call returned.
     m_interrupted.store(false, std::memory_order_relaxed);
     const bool withSockets = !flags.testFlag(QEventLoop::ExcludeSocketNotifiers);
     const bool withTimers = !flags.testFlag(QEventLoop::X11ExcludeTimers);
