@@ -1,5 +1,8 @@
 #include "chatserver.h"
 #include "connectionmanager.h"
+#ifdef LANCHAT_HAVE_EPOLL
+#include "epolldispatcher.h"
+#endif
 #include "historyexport.h"
 #include "logging.h"
 #include "mainwindow.h"
@@ -234,6 +237,12 @@ int main(int argc, char *argv[])
 
     std::unique_ptr<QCoreApplication> app;
     if (headless) {
+#ifdef LANCHAT_HAVE_EPOLL
+        // Without a window the server runs on this thread, not on ServerHost's: it gets the
+        // same dispatcher, which can only be set before the application object exists.
+        if (EpollDispatcher *dispatcher = EpollDispatcher::create())
+            QCoreApplication::setEventDispatcher(dispatcher);
+#endif
         app = std::make_unique<QCoreApplication>(argc, argv);
     } else {
         bool offscreenWanted = false;

@@ -5,11 +5,21 @@
 #include "logging.h"
 #include "threadhandover.h"
 
+#ifdef LANCHAT_HAVE_EPOLL
+#include "epolldispatcher.h"
+#endif
+
 ServerHost::ServerHost(QObject *parent)
     : QObject(parent)
 {
     LanChat::registerMetaTypes();
     m_thread.setObjectName(QStringLiteral("lanchat-network"));
+#ifdef LANCHAT_HAVE_EPOLL
+    // Qt's dispatcher polls every socket on every pass, which with many clients costs more
+    // than the messages do. Without an epoll descriptor the thread keeps Qt's.
+    if (EpollDispatcher *dispatcher = EpollDispatcher::create())
+        m_thread.setEventDispatcher(dispatcher);
+#endif
     m_thread.start();
 }
 

@@ -5,6 +5,7 @@
 #include "rawclient.h"
 #include "serverconfig.h"
 #include "testclient.h"
+#include "testdispatcher.h"
 
 #include <QElapsedTimer>
 #include <QFile>
@@ -154,6 +155,9 @@ class TestConnectionManager : public QObject
 {
     Q_OBJECT
 
+public:
+    static void initMain() { TestDispatcher::installRequested(); }
+
 private Q_SLOTS:
     void initTestCase();
     void cleanup();
@@ -246,6 +250,7 @@ private:
 
 void TestConnectionManager::initTestCase()
 {
+    QVERIFY(TestDispatcher::requestedIsRunning());
     LanChat::registerMetaTypes();
 
     // The test holds both ends of every connection.

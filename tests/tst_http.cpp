@@ -2,6 +2,7 @@
 #include "connectionmanager.h"
 #include "httpresponder.h"
 #include "testclient.h"
+#include "testdispatcher.h"
 
 #include <QElapsedTimer>
 #include <QFile>
@@ -128,7 +129,11 @@ class tst_Http : public QObject
 {
     Q_OBJECT
 
+public:
+    static void initMain() { TestDispatcher::installRequested(); }
+
 private Q_SLOTS:
+    void initTestCase();
     void init();
     void cleanup();
 
@@ -163,6 +168,11 @@ private:
     std::unique_ptr<ChatServer> m_server;
     static constexpr int HeadTimeoutMs = 400;
 };
+
+void tst_Http::initTestCase()
+{
+    QVERIFY(TestDispatcher::requestedIsRunning());
+}
 
 void tst_Http::init()
 {
