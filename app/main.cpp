@@ -146,6 +146,12 @@ bool readOptions(const QCommandLineParser &parser, ServerConfig &config, QString
 int runHeadless(QCoreApplication &app, const ServerConfig &config)
 {
     ChatServer server(config);
+    // Watched before the port is announced: a signal sent as soon as it is shown stops cleanly.
+    watchStopSignals(&app, [&server] {
+        qCInfo(lcServer) << "stopping on signal";
+        server.stop(QCoreApplication::translate("main", "The host has stopped LanChat."));
+        QCoreApplication::quit();
+    });
     if (!server.listen()) {
         std::fprintf(stderr, "lanchat: %s\n", qPrintable(server.errorString()));
         return 1;
@@ -155,12 +161,6 @@ int runHeadless(QCoreApplication &app, const ServerConfig &config)
     const QStringList urls = server.joinUrls();
     for (const QString &url : urls)
         qCInfo(lcServer).noquote() << "join at" << url;
-
-    watchStopSignals(&app, [&server] {
-        qCInfo(lcServer) << "stopping on signal";
-        server.stop(QCoreApplication::translate("main", "The host has stopped LanChat."));
-        QCoreApplication::quit();
-    });
     return app.exec();
 }
 
@@ -322,11 +322,15 @@ int main(int argc, char *argv[])
         return runHeadless(*app, config);
     }
 
-    MainWindow window(config, settingsProblem);
-    window.show();
-    watchStopSignals(app.get(), [&window] {
+    // The window starts the server as it is made, so the signals are watched first; what they
+    // bring is read in the event loop, when the window exists.
+    MainWindow *shown = nullptr;
+    watchStopSignals(app.get(), [&shown] {
         qCInfo(lcServer) << "stopping on signal";
-        window.quitWithoutAsking();
+        shown->quitWithoutAsking();
     });
+    MainWindow window(config, settingsProblem);
+    shown = &window;
+    window.show();
     return app->exec();
 }

@@ -253,7 +253,10 @@ void TestCommandLine::windowStopsCleanlyOnSignal()
     QVERIFY(alice.open(port));
     QVERIFY2(alice.hello(u"alice"_s), qPrintable(alice.describe()));
     ::kill(pid_t(process.processId()), signal);
-    QVERIFY2(!alice.take(u"notice"_s, 10'000).isEmpty(), qPrintable(alice.describe()));
+    const bool noticed = !alice.take(u"notice"_s, 10'000).isEmpty();
+    QVERIFY2(noticed,
+             qPrintable(alice.describe() + u"; lanchat said: "_s
+                        + QString::fromLocal8Bit(process.readAll())));
     QVERIFY(alice.waitClosed(10'000));
     QCOMPARE(alice.closeCode(), 1001);
     QVERIFY(process.waitForFinished(10'000));
