@@ -15,6 +15,8 @@
 #include <QWebSocket>
 #include <QWebSocketServer>
 
+#include <algorithm>
+
 #ifdef Q_OS_UNIX
 #include <sys/socket.h>
 #endif
@@ -289,9 +291,14 @@ void ChatServer::onHeadReadable(QTcpSocket *socket)
     if (HttpResponder::checkUpgrade(request) == HttpResponder::Upgrade::Valid) {
         disconnect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
         // QWebSocket does not tell which TCP socket it wraps; the peer's address and port do.
-        const QString key = peerKey(socket->peerAddress(), socket->peerPort());
-        m_upgrading.insert(key, socket);
-        connect(socket, &QObject::destroyed, this, [this, key] { m_upgrading.remove(key); });
+        // A socket that dies during its handshake leaves a null entry behind. They are swept
+        // out in bulk, now and then, rather than watched one by one: a connection to each
+        // socket's destroyed() would stay with the socket for the whole of its life.
+        if (m_upgrading.size() >= m_upgradingSweepSize) {
+            m_upgrading.removeIf([](const auto &entry) { return entry.value().isNull(); });
+            m_upgradingSweepSize = std::max<qsizetype>(64, m_upgrading.size() * 2);
+        }
+        m_upgrading.insert(peerKey(socket->peerAddress(), socket->peerPort()), socket);
         m_wsServer->handleConnection(socket);
         return;
     }

@@ -69,4 +69,5 @@ private:
     QString m_errorString;
     // Sockets handed to the WebSocket server, by peer, until their handshake completes.
     QHash<QString, QPointer<QTcpSocket>> m_upgrading;
+    qsizetype m_upgradingSweepSize = 64; // when to drop the entries of sockets that died
 };
