@@ -81,6 +81,42 @@ void releaseIdleBuffers(QTcpSocket *socket)
         socket->open(socket->openMode());
 }
 
+// Qt WebSockets passes some signals of the TCP socket and of its frame parser on as the
+// WebSocket's own. Nothing here listens to those, and each relay is a connection that lasts as
+// long as the socket, well over 100 bytes of heap for every idle client. The WebSocket's own
+// reading, writing and closing go through connections of their own, which stay.
+void dropUnusedRelays(QWebSocket *socket, QTcpSocket *transport)
+{
+    if (transport) {
+        QObject::disconnect(transport, &QAbstractSocket::bytesWritten, socket,
+                            &QWebSocket::bytesWritten);
+        QObject::disconnect(transport, &QAbstractSocket::readChannelFinished, socket,
+                            &QWebSocket::readChannelFinished);
+        QObject::disconnect(transport, &QAbstractSocket::proxyAuthenticationRequired, socket,
+                            &QWebSocket::proxyAuthenticationRequired);
+#if QT_VERSION < QT_VERSION_CHECK(6, 5, 0)
+        QObject::disconnect(transport, &QAbstractSocket::errorOccurred, socket,
+                            qOverload<QAbstractSocket::SocketError>(&QWebSocket::error));
+#else
+        QObject::disconnect(transport, &QAbstractSocket::errorOccurred, socket,
+                            &QWebSocket::errorOccurred);
+#endif
+    }
+    // The parser is a private class, found by the names of its signals; a Qt that names them
+    // otherwise keeps its relays, and nothing else changes.
+    static const char *const frameSignals[]
+        = {"textFrameReceived(QString,bool)", "binaryFrameReceived(QByteArray,bool)"};
+    const QObjectList children = socket->children();
+    for (QObject *child : children) {
+        const QMetaObject *meta = child->metaObject();
+        for (const char *signature : frameSignals) {
+            const int index = meta->indexOfSignal(signature);
+            if (index >= 0)
+                QObject::disconnect(child, meta->method(index), socket, QMetaMethod());
+        }
+    }
+}
+
 } // namespace
 
 struct ConnectionManager::Room
@@ -213,6 +249,7 @@ void ConnectionManager::setStatsInterval(int ms)
 void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
 {
     socket->setParent(this);
+    dropUnusedRelays(socket, transport);
     socket->setMaxAllowedIncomingFrameSize(quint64(m_config.maxMessageBytes));
     socket->setMaxAllowedIncomingMessageSize(quint64(m_config.maxMessageBytes));
 
