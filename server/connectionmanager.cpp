@@ -260,12 +260,15 @@ void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
     client->transport = transport;
     // The handshake has been read and answered.
     releaseIdleBuffers(transport);
+    // Shared with the socket's own copy unless it has to change.
     client->hostAddress = socket->peerAddress();
     // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; bans and limits want a.b.c.d.
-    bool isV4 = false;
-    const quint32 v4 = client->hostAddress.toIPv4Address(&isV4);
-    if (isV4)
-        client->hostAddress = QHostAddress(v4);
+    if (client->hostAddress.protocol() == QAbstractSocket::IPv6Protocol) {
+        bool isV4 = false;
+        const quint32 v4 = client->hostAddress.toIPv4Address(&isV4);
+        if (isV4)
+            client->hostAddress = QHostAddress(v4);
+    }
     client->address = client->hostAddress.toString();
     client->port = socket->peerPort();
     client->connectedAt = QDateTime::currentDateTimeUtc();
