@@ -8,6 +8,7 @@
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QMetaMethod>
+#include <QNetworkProxy>
 #include <QTcpSocket>
 #include <QWebSocket>
 
@@ -250,6 +251,10 @@ void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
 {
     socket->setParent(this);
     dropUnusedRelays(socket, transport);
+    // A socket the server accepted never connects anywhere, so its proxy is never used. Each
+    // holds a copy of Qt's DefaultProxy with heap of its own; a default-constructed proxy means
+    // the same and has none.
+    socket->setProxy(QNetworkProxy());
     socket->setMaxAllowedIncomingFrameSize(quint64(m_config.maxMessageBytes));
     socket->setMaxAllowedIncomingMessageSize(quint64(m_config.maxMessageBytes));
 
