@@ -285,22 +285,31 @@ void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
     client->refillMs = client->openedMs;
     m_clients.emplace(client->id, std::move(owned));
 
-    // By QMetaMethod rather than by lambda: each lambda would cost every connection an
-    // allocation of its own for as long as the socket lives. The slots find the client from
-    // sender().
-    m_bySocket.insert(socket, client);
-    static const QMetaMethod onText = socketSlot("onSocketTextMessage(QString)");
-    static const QMetaMethod onBinary = socketSlot("onSocketBinaryMessage()");
-    static const QMetaMethod onPong = socketSlot("onSocketPong(quint64)");
-    static const QMetaMethod onClosing = socketSlot("onSocketAboutToClose()");
-    static const QMetaMethod onGone = socketSlot("onSocketDisconnected()");
-    connect(socket, QMetaMethod::fromSignal(&QWebSocket::textMessageReceived), this, onText);
-    connect(socket, QMetaMethod::fromSignal(&QWebSocket::binaryMessageReceived), this, onBinary);
-    connect(socket, QMetaMethod::fromSignal(&QWebSocket::pong), this, onPong);
-    connect(socket, QMetaMethod::fromSignal(&QWebSocket::aboutToClose), this, onClosing);
+    // Each connection carries its client. QObject::sender() would cost less memory, but it finds
+    // the socket by walking every connection made to this object, for every message.
+    connect(socket, &QWebSocket::textMessageReceived, this,
+            [this, client](const QString &text) { onTextMessage(client, text); });
+    connect(socket, &QWebSocket::binaryMessageReceived, this, [this, client] {
+        client->lastHeardMs = m_clock.elapsed();
+        qCInfo(lcServer).noquote() << client->label() << "sent a binary frame; closing";
+        closeClient(client, Protocol::CloseUnsupportedData, u"Binary frames are not accepted"_s);
+        depart(client, u"left"_s, {});
+    });
+    connect(socket, &QWebSocket::pong, this, [this, client](quint64 elapsed) {
+        client->lastHeardMs = m_clock.elapsed();
+        client->rttMs = int(std::min<quint64>(elapsed, INT_MAX));
+        // The pong is all an idle client sends; let go of the buffer it came in once the
+        // socket is done reading, not while it is.
+        if (QTcpSocket *transport = client->transport)
+            QTimer::singleShot(0, transport, [transport] { releaseIdleBuffers(transport); });
+    });
+    // The socket answers a close frame from the client with its own, announcing it here; a
+    // connection that is simply lost never sends one.
+    connect(socket, &QWebSocket::aboutToClose, this, [client] { client->closing = true; });
     // Queued, so that a socket going away never changes the room lists while they are walked.
-    connect(socket, QMetaMethod::fromSignal(&QWebSocket::disconnected), this, onGone,
-            Qt::QueuedConnection);
+    connect(
+        socket, &QWebSocket::disconnected, this, [this, client] { onDisconnected(client); },
+        Qt::QueuedConnection);
 
     const int perAddress = m_perAddress.value(client->address);
     if (connectionCount() > m_config.maxConnections
@@ -317,62 +326,6 @@ void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
     qCDebug(lcServer).noquote() << client->label() << "connected from port" << client->port;
     Q_EMIT clientConnected(
         ClientInfo {client->id, client->hostAddress, client->port, client->connectedAt});
-}
-
-QMetaMethod ConnectionManager::socketSlot(const char *signature)
-{
-    const int index = staticMetaObject.indexOfSlot(signature);
-    Q_ASSERT_X(index >= 0, "ConnectionManager::socketSlot", signature);
-    return staticMetaObject.method(index);
-}
-
-ConnectionManager::Client *ConnectionManager::senderClient() const
-{
-    return m_bySocket.value(sender());
-}
-
-void ConnectionManager::onSocketTextMessage(const QString &text)
-{
-    if (Client *client = senderClient())
-        onTextMessage(client, text);
-}
-
-void ConnectionManager::onSocketBinaryMessage()
-{
-    Client *client = senderClient();
-    if (!client)
-        return;
-    client->lastHeardMs = m_clock.elapsed();
-    qCInfo(lcServer).noquote() << client->label() << "sent a binary frame; closing";
-    closeClient(client, Protocol::CloseUnsupportedData, u"Binary frames are not accepted"_s);
-    depart(client, u"left"_s, {});
-}
-
-void ConnectionManager::onSocketPong(quint64 elapsed)
-{
-    Client *client = senderClient();
-    if (!client)
-        return;
-    client->lastHeardMs = m_clock.elapsed();
-    client->rttMs = int(std::min<quint64>(elapsed, INT_MAX));
-    // The pong is all an idle client sends; let go of the buffer it came in once the socket is
-    // done reading, not while it is.
-    if (QTcpSocket *transport = client->transport)
-        QTimer::singleShot(0, transport, [transport] { releaseIdleBuffers(transport); });
-}
-
-void ConnectionManager::onSocketAboutToClose()
-{
-    // The socket answers a close frame from the client with its own, announcing it here; a
-    // connection that is simply lost never sends one.
-    if (Client *client = senderClient())
-        client->closing = true;
-}
-
-void ConnectionManager::onSocketDisconnected()
-{
-    if (Client *client = senderClient())
-        onDisconnected(client);
 }
 
 void ConnectionManager::onTextMessage(Client *client, const QString &text)
@@ -1083,7 +1036,6 @@ void ConnectionManager::removeClient(Client *client)
     if (QWebSocket *socket = client->socket) {
         socket->disconnect(this);
         socket->deleteLater();
-        m_bySocket.remove(socket);
     }
     m_clients.erase(id);
     processOverflowed();

@@ -87,20 +87,9 @@ Q_SIGNALS:
     // A host action that could not be carried out (no such user, bad room name, ...).
     void hostActionFailed(const QString &message);
 
-private Q_SLOTS:
-    // What each client's socket reports; sender() is the socket.
-    void onSocketTextMessage(const QString &text);
-    void onSocketBinaryMessage();
-    void onSocketPong(quint64 elapsed);
-    void onSocketAboutToClose();
-    void onSocketDisconnected();
-
 private:
     struct Room;
     struct Client;
-
-    static QMetaMethod socketSlot(const char *signature);
-    Client *senderClient() const;
 
     void onTextMessage(Client *client, const QString &text);
     void handleRequest(Client *client, const Protocol::Request &request);
@@ -168,7 +157,6 @@ private:
     ChatStore *m_store = nullptr;
     std::unique_ptr<NickRules> m_nickRules;
     std::unordered_map<quint64, std::unique_ptr<Client>> m_clients;
-    QHash<const QObject *, Client *> m_bySocket;
     QHash<QString, Client *> m_byNickKey; // case-folded nickname
     QHash<QString, Client *> m_byLookAlike; // every look-alike key of every nickname
     QHash<QString, int> m_perAddress;
