@@ -762,7 +762,7 @@ void ConnectionManager::flushUnstored()
 
 void ConnectionManager::deliver(const ChatMessage &message)
 {
-    const QByteArray frame = wireFrame(messageObject(message));
+    const QByteArray frame = Protocol::textFrame(Protocol::encodeMessage(message));
     if (message.isDirect()) {
         Client *sender = findByNick(message.from);
         Client *target = findByNick(message.to);

@@ -201,8 +201,103 @@ QString defaultErrorMessage(Error code)
     return {};
 }
 
+namespace {
+
+constexpr qint64 MsPerDay = 24 * 60 * 60 * 1000;
+constexpr int TimestampLength = 24; // 2026-12-03T18:00:00.123Z
+
+// Writes the timestamp into out and returns true, or false for a time that QDateTime must
+// write itself: one before year 1 or after 9999, or an invalid one.
+bool formatTimestamp(const QDateTime &time, char (&out)[TimestampLength])
+{
+    if (!time.isValid())
+        return false;
+    const qint64 ms = time.toMSecsSinceEpoch();
+    qint64 days = ms / MsPerDay;
+    qint64 inDay = ms % MsPerDay;
+    if (inDay < 0) {
+        inDay += MsPerDay;
+        --days;
+    }
+    const QDate date = QDate(1970, 1, 1).addDays(days);
+    if (!date.isValid() || date.year() < 1 || date.year() > 9999)
+        return false;
+
+    const auto put = [&out](int at, int value, int digits) {
+        for (int i = digits - 1; i >= 0; --i, value /= 10)
+            out[at + i] = char('0' + value % 10);
+    };
+    const int msOfDay = int(inDay);
+    put(0, date.year(), 4);
+    out[4] = '-';
+    put(5, date.month(), 2);
+    out[7] = '-';
+    put(8, date.day(), 2);
+    out[10] = 'T';
+    put(11, msOfDay / 3'600'000, 2);
+    out[13] = ':';
+    put(14, msOfDay / 60'000 % 60, 2);
+    out[16] = ':';
+    put(17, msOfDay / 1000 % 60, 2);
+    out[19] = '.';
+    put(20, msOfDay % 1000, 3);
+    out[23] = 'Z';
+    return true;
+}
+
+// text as a JSON string, quotes included, escaped as QJsonDocument escapes it.
+void appendJsonString(QByteArray &out, const QString &text)
+{
+    static constexpr char Hex[] = "0123456789abcdef";
+    const QByteArray utf8 = text.toUtf8();
+    const char *run = utf8.constData();
+    const char *const end = run + utf8.size();
+    out.append('"');
+    for (const char *p = run; p != end; ++p) {
+        const auto c = uchar(*p);
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        out.append(run, p - run);
+        run = p + 1;
+        switch (c) {
+        case '"':
+            out.append("\\\"", 2);
+            break;
+        case '\\':
+            out.append("\\\\", 2);
+            break;
+        case '\b':
+            out.append("\\b", 2);
+            break;
+        case '\f':
+            out.append("\\f", 2);
+            break;
+        case '\n':
+            out.append("\\n", 2);
+            break;
+        case '\r':
+            out.append("\\r", 2);
+            break;
+        case '\t':
+            out.append("\\t", 2);
+            break;
+        default: {
+            const char escape[] = {'\\', 'u', '0', '0', Hex[c >> 4], Hex[c & 0xf]};
+            out.append(escape, sizeof escape);
+        }
+        }
+    }
+    out.append(run, end - run);
+    out.append('"');
+}
+
+} // namespace
+
 QString timestamp(const QDateTime &utc)
 {
+    char text[TimestampLength];
+    if (formatTimestamp(utc, text))
+        return QString::fromLatin1(text, TimestampLength);
     return utc.toUTC().toString(Qt::ISODateWithMs);
 }
 
@@ -289,6 +384,42 @@ QString closeReason(const QString &reason)
 QByteArray encodeUtf8(const QJsonObject &frame)
 {
     return QJsonDocument(frame).toJson(QJsonDocument::Compact);
+}
+
+QByteArray encodeMessage(const ChatMessage &message)
+{
+    const bool direct = message.isDirect();
+    QByteArray out;
+    out.reserve(80
+                + 3
+                    * (message.from.size() + message.text.size() + message.room.size()
+                       + message.to.size()));
+    // In the order of QJsonObject's keys, which is sorted.
+    out.append(R"({"from":)");
+    appendJsonString(out, message.from);
+    out.append(R"(,"id":)");
+    out.append(QByteArray::number(qint64(message.id)));
+    if (!direct) {
+        out.append(R"(,"room":)");
+        appendJsonString(out, message.room);
+    }
+    out.append(R"(,"text":)");
+    appendJsonString(out, message.text);
+    if (direct) {
+        out.append(R"(,"to":)");
+        appendJsonString(out, message.to);
+    }
+    out.append(R"(,"ts":)");
+    char ts[TimestampLength];
+    if (formatTimestamp(message.ts, ts)) {
+        out.append('"');
+        out.append(ts, TimestampLength);
+        out.append('"');
+    } else {
+        appendJsonString(out, timestamp(message.ts));
+    }
+    out.append(direct ? R"(,"type":"dm"})" : R"(,"type":"message"})");
+    return out;
 }
 
 QString encode(const QJsonObject &frame)

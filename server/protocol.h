@@ -1,5 +1,7 @@
 #pragma once
 
+#include "chattypes.h"
+
 #include <QByteArray>
 #include <QDateTime>
 #include <QJsonArray>
@@ -90,6 +92,10 @@ QString closeReason(const QString &reason);
 
 // Compact JSON, as UTF-8 (what goes on the wire) or as text.
 QByteArray encodeUtf8(const QJsonObject &frame);
+// The message or dm frame of a chat message, byte for byte what encodeUtf8() makes of the same
+// object. Every message sent is written once this way, and building a QJsonObject, and its
+// timestamp with QDateTime::toString(), took more of the server's time than its delivery.
+QByteArray encodeMessage(const ChatMessage &message);
 QString encode(const QJsonObject &frame);
 QJsonObject errorObject(Error code, const QString &ref, const QString &message = {});
 QString errorFrame(Error code, const QString &ref, const QString &message = {});

@@ -1,6 +1,7 @@
 #include "protocol.h"
 
 #include <QJsonDocument>
+#include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QTest>
 
@@ -34,6 +35,7 @@ private Q_SLOTS:
     void errorCodeNames();
     void errorFrame();
     void timestamp();
+    void timestampAsQtWritesIt();
     void codePointLength_data();
     void codePointLength();
     void hasVisibleCharacter_data();
@@ -41,6 +43,8 @@ private Q_SLOTS:
     void roomNames_data();
     void roomNames();
     void encodeIsCompactJson();
+    void encodeMessage_data();
+    void encodeMessage();
     void closeReason_data();
     void closeReason();
 };
@@ -297,6 +301,34 @@ void TestProtocol::timestamp()
     QVERIFY2(shape.match(now).hasMatch(), qPrintable(now));
 }
 
+// The server writes timestamps itself; QDateTime is the reference for every kind of date.
+void TestProtocol::timestampAsQtWritesIt()
+{
+    QList<QDateTime> times = {
+        QDateTime::fromMSecsSinceEpoch(0, Qt::UTC),
+        QDateTime::fromMSecsSinceEpoch(-1, Qt::UTC),
+        QDateTime(QDate(1969, 12, 31), QTime(0, 0), Qt::UTC),
+        QDateTime(QDate(2024, 2, 29), QTime(23, 59, 59, 999), Qt::UTC),
+        QDateTime(QDate(2100, 3, 1), QTime(0, 0, 0, 1), Qt::UTC),
+        QDateTime(QDate(1, 1, 1), QTime(0, 0), Qt::UTC),
+        QDateTime(QDate(9999, 12, 31), QTime(23, 59, 59, 999), Qt::UTC),
+        QDateTime(QDate(-5, 6, 7), QTime(8, 9, 10), Qt::UTC),
+        QDateTime(QDate(12345, 1, 1), QTime(0, 0), Qt::UTC),
+        QDateTime(QDate(2026, 12, 3), QTime(20, 0, 0, 5), Qt::OffsetFromUTC, -34200),
+        QDateTime(),
+    };
+    // From year 1 to 9999, the same times in every run.
+    QRandomGenerator random(20261204);
+    for (int i = 0; i < 2000; ++i)
+        times.append(QDateTime::fromMSecsSinceEpoch(
+            random.bounded(-62135596800000LL, 253402300800000LL), Qt::UTC));
+
+    for (const QDateTime &time : std::as_const(times)) {
+        const QString expected = time.toUTC().toString(Qt::ISODateWithMs);
+        QCOMPARE(Protocol::timestamp(time), expected);
+    }
+}
+
 void TestProtocol::codePointLength_data()
 {
     QTest::addColumn<QString>("text");
@@ -385,6 +417,67 @@ void TestProtocol::encodeIsCompactJson()
     const QJsonObject back = QJsonDocument::fromJson(text.toUtf8()).object();
     QCOMPARE(back.value(u"type"_s).toString(), u"notice"_s);
     QCOMPARE(back.value(u"text"_s).toString(), u"a\"b"_s);
+}
+
+void TestProtocol::encodeMessage_data()
+{
+    QTest::addColumn<QString>("room");
+    QTest::addColumn<QString>("to");
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<quint64>("id");
+    QTest::addColumn<QDateTime>("ts");
+
+    const QDateTime ts(QDate(2026, 12, 4), QTime(7, 51, 2, 34), Qt::UTC);
+    QString controls;
+    for (char16_t c = 0; c < 0x20; ++c)
+        controls.append(QChar(c));
+    controls += u"\x7f\"\\/"_s;
+
+    QTest::newRow("room") << u"lobby"_s << QString() << u"hello"_s << quint64(1) << ts;
+    QTest::newRow("direct") << QString() << u"bob"_s << u"psst"_s << quint64(42) << ts;
+    QTest::newRow("controls and quotes") << u"lobby"_s << QString() << controls << quint64(7) << ts;
+    QTest::newRow("scripts and emoji")
+        << u"café"_s << QString()
+        << u"日本語 עברית Ελληνικά 👋🏽 \u2028\u2029 \ufeff"_s << quint64(8)
+        << ts;
+    QTest::newRow("direct, escapes in every field")
+        << QString() << u"b\"o\\b"_s << u"line\nbreak"_s << quint64(9) << ts;
+    QTest::newRow("largest id") << u"r"_s << QString() << u"x"_s
+                                << quint64(std::numeric_limits<qint64>::max()) << ts;
+    QTest::newRow("empty text") << u"r"_s << QString() << QString() << quint64(10) << ts;
+    QTest::newRow("no time") << u"r"_s << QString() << u"x"_s << quint64(11) << QDateTime();
+    QTest::newRow("year 10000") << u"r"_s << QString() << u"x"_s << quint64(12)
+                                << QDateTime(QDate(10000, 1, 1), QTime(0, 0), Qt::UTC);
+}
+
+// The frame every message goes out in is written by hand; it must be what Qt's JSON writer
+// makes of the same object, to the byte.
+void TestProtocol::encodeMessage()
+{
+    QFETCH(QString, room);
+    QFETCH(QString, to);
+    QFETCH(QString, text);
+    QFETCH(quint64, id);
+    QFETCH(QDateTime, ts);
+
+    ChatMessage message;
+    message.id = id;
+    message.room = room;
+    message.from = u"al\"ice"_s;
+    message.to = to;
+    message.text = text;
+    message.ts = ts;
+
+    QJsonObject expected {{u"type"_s, message.isDirect() ? u"dm"_s : u"message"_s},
+                          {u"id"_s, qint64(id)},
+                          {u"from"_s, message.from},
+                          {u"text"_s, text},
+                          {u"ts"_s, ts.toUTC().toString(Qt::ISODateWithMs)}};
+    expected.insert(message.isDirect() ? u"to"_s : u"room"_s, message.isDirect() ? to : room);
+
+    const QByteArray written = Protocol::encodeMessage(message);
+    QCOMPARE(written, Protocol::encodeUtf8(expected));
+    QCOMPARE(QJsonDocument::fromJson(written).object(), expected);
 }
 
 void TestProtocol::closeReason_data()
