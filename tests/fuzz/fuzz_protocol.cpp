@@ -6,10 +6,14 @@
 #include "protocol.h"
 
 #include <QByteArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QString>
 
 #include <cstddef>
 #include <cstdint>
+
+using namespace Qt::StringLiterals;
 
 namespace {
 
@@ -68,6 +72,30 @@ void checkNick(const QString &raw)
     FUZZ_CHECK(!skeleton.isEmpty());
 }
 
+// Whatever text a client sends goes out in a frame the server writes by hand; it must read back
+// as the same text, and be what Qt's JSON writer makes of it.
+void checkRelayed(const QString &text, const QString &from)
+{
+    ChatMessage message;
+    message.id = quint64(text.size()) * 7919;
+    message.room = u"r"_s;
+    message.from = from;
+    message.text = text;
+    message.ts = QDateTime::fromMSecsSinceEpoch(qint64(text.size()) * 86'399'999, Qt::UTC);
+    const QByteArray written = Protocol::encodeMessage(message);
+
+    const QJsonObject expected {
+        {u"type"_s, u"message"_s}, {u"id"_s, qint64(message.id)},
+        {u"room"_s, message.room}, {u"from"_s, from},
+        {u"text"_s, text},         {u"ts"_s, Protocol::timestamp(message.ts)}};
+    FUZZ_CHECK(written == Protocol::encodeUtf8(expected));
+    QJsonParseError error;
+    const QJsonObject back = QJsonDocument::fromJson(written, &error).object();
+    FUZZ_CHECK(error.error == QJsonParseError::NoError);
+    FUZZ_CHECK(back.value(u"text"_s).toString() == text);
+    FUZZ_CHECK(back.value(u"from"_s).toString() == from);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -88,11 +116,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         checkNick(request.to);
         // The reply to an error repeats the ref; it must encode whatever the client sent.
         FUZZ_CHECK(!Protocol::errorFrame(Protocol::Error::BadRequest, request.ref).isEmpty());
+        checkRelayed(request.text, request.nick);
     }
 
     // The same bytes as a value, for inputs that are not JSON at all.
     const QString text = QString::fromUtf8(bytes);
     checkText(text);
     checkRoom(text);
+    checkRelayed(Protocol::wellFormed(text), u"alice"_s);
     return 0;
 }
