@@ -158,7 +158,7 @@ struct ConnectionManager::Client
     // When recent requests were dropped by the rate limit. Not a std::deque: that allocates
     // its first block with the client, and most clients are never dropped.
     QList<qint64> drops;
-    qint64 lastTypingMs = std::numeric_limits<qint64>::min() / 2;
+    qint64 typingDueMs = std::numeric_limits<qint64>::min() / 2; // when the next hint is due
 
     bool muted = false;
     QDateTime mutedUntil; // invalid: until unmuted
@@ -792,10 +792,16 @@ void ConnectionManager::handleTyping(Client *client, const Request &request)
         sendError(client, Error::Muted, request.ref);
         return;
     }
+    // One hint per interval on average, and each may come up to a third of the interval early.
+    // A client that keeps to the interval by its own clock sees a hint arrive early whenever the
+    // one before it was held up on the way; without the allowance that hint, often the only one
+    // for what is being typed, would be dropped. Beyond it, typing is a hint: too many are
+    // simply not passed on.
     const qint64 now = m_clock.elapsed();
-    if (now - client->lastTypingMs < m_config.typingIntervalMs)
-        return; // typing is a hint; more often than the interval is simply not passed on
-    client->lastTypingMs = now;
+    const qint64 interval = m_config.typingIntervalMs;
+    if (client->typingDueMs - now > interval / 3)
+        return;
+    client->typingDueMs = std::max(client->typingDueMs, now) + interval;
     const QJsonObject typing {
         {"type"_L1, u"typing"_s}, {"room"_L1, request.room}, {"nick"_L1, client->nick}};
     broadcast(*room, wireFrame(typing), client);

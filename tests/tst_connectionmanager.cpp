@@ -935,6 +935,18 @@ void TestConnectionManager::typing()
                        [alice] { alice->send(request(u"typing"_s, u"room"_s, u"lobby"_s)); });
     TAKE(second, bob, u"typing"_s, 5000);
 
+    // A client that waits the interval after sending sees its hint arrive early when the one
+    // before was held up: up to a third of the interval early, it is still passed on. The next
+    // is then due a whole interval after the one it followed, not after its arrival.
+    QTimer::singleShot(800, alice,
+                       [alice] { alice->send(request(u"typing"_s, u"room"_s, u"lobby"_s)); });
+    TAKE(early, bob, u"typing"_s, 5000);
+    alice->send(request(u"typing"_s, u"room"_s, u"lobby"_s));
+    alice->send(say(u"lobby"_s, u"fence 2"_s));
+    TAKE(fence2, bob, u"message"_s);
+    QVERIFY(!bob->has(u"typing"_s));
+    QCOMPARE(bob->countOf(u"typing"_s), 3);
+
     alice->send(request(u"typing"_s, u"room"_s, u"games"_s, u"t"_s));
     EXPECT_ERROR(alice, u"not_in_room"_s, u"t"_s);
 }
