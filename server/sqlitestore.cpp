@@ -6,16 +6,17 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QLockFile>
-#include <QMutex>
 #include <QRegularExpression>
 #include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QStandardPaths>
-#include <QThread>
-#include <QWaitCondition>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 using namespace Qt::StringLiterals;
 
@@ -181,44 +182,47 @@ QString nextConnectionName()
 } // namespace
 
 // Runs passive checkpoints, which never block the writer, on a thread with its own connection.
+// Its thread, lock and wake-ups are the standard library's rather than Qt's: QWaitCondition
+// lets go of the lock and takes it back inside Qt, and QThread::wait() returns before the
+// thread is gone, where ThreadSanitizer cannot see either; the sanitizer builds must see every
+// ordering LanChat relies on, and a joined thread leaves a process that can fork safely.
 class WalCheckpointer
 {
 public:
     explicit WalCheckpointer(const QString &filePath)
         : m_filePath(filePath)
-        , m_thread(QThread::create([this] { run(); }))
-    {
-        m_thread->setObjectName(u"lanchat-checkpoint"_s);
-    }
+    { }
 
     ~WalCheckpointer()
     {
         {
-            QMutexLocker locker(&m_mutex);
+            std::lock_guard locker(m_mutex);
             m_stopping = true;
-            m_wake.wakeAll();
         }
-        m_thread->wait();
+        m_wake.notify_all();
+        if (m_thread.joinable())
+            m_thread.join();
     }
 
     // Starts the thread and waits until its connection is open; false when it could not open.
     bool start()
     {
-        QMutexLocker locker(&m_mutex);
-        m_thread->start(QThread::LowPriority);
-        while (!m_started)
-            m_wake.wait(&m_mutex);
+        m_thread = std::thread([this] { run(); });
+        std::unique_lock locker(m_mutex);
+        m_wake.wait(locker, [this] { return m_started; });
         return m_opened;
     }
 
     // After a commit. Cheap when a checkpoint is already due.
     void commitDone()
     {
-        QMutexLocker locker(&m_mutex);
-        if (m_due)
-            return;
-        m_due = true;
-        m_wake.wakeAll();
+        {
+            std::lock_guard locker(m_mutex);
+            if (m_due)
+                return;
+            m_due = true;
+        }
+        m_wake.notify_all();
     }
 
 private:
@@ -235,11 +239,11 @@ private:
                            QDir::toNativeSeparators(m_filePath), errorText(db.lastError()));
             }
             {
-                QMutexLocker locker(&m_mutex);
+                std::lock_guard locker(m_mutex);
                 m_started = true;
                 m_opened = opened;
-                m_wake.wakeAll();
             }
+            m_wake.notify_all();
             if (opened)
                 checkpointWhileRunning(db);
             db.close();
@@ -250,10 +254,9 @@ private:
     void checkpointWhileRunning(const QSqlDatabase &db)
     {
         QSqlQuery checkpoint(db);
-        QMutexLocker locker(&m_mutex);
+        std::unique_lock locker(m_mutex);
         for (;;) {
-            while (!m_due && !m_stopping)
-                m_wake.wait(&m_mutex);
+            m_wake.wait(locker, [this] { return m_due || m_stopping; });
             if (m_stopping)
                 return;
             m_due = false;
@@ -263,17 +266,17 @@ private:
             if (!checkpoint.exec(u"PRAGMA wal_checkpoint(PASSIVE)"_s))
                 qCDebug(lcStore) << "background checkpoint failed:" << checkpoint.lastError();
             checkpoint.finish();
-            locker.relock();
-            const QDeadlineTimer pause(CheckpointIntervalMs);
-            while (!m_stopping && !pause.hasExpired())
-                m_wake.wait(&m_mutex, pause);
+            locker.lock();
+            const auto pause = std::chrono::steady_clock::now()
+                + std::chrono::milliseconds(CheckpointIntervalMs);
+            m_wake.wait_until(locker, pause, [this] { return m_stopping; });
         }
     }
 
     const QString m_filePath;
-    std::unique_ptr<QThread> m_thread;
-    QMutex m_mutex;
-    QWaitCondition m_wake;
+    std::thread m_thread;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
     bool m_started = false;
     bool m_opened = false;
     bool m_due = false;
