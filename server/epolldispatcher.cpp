@@ -1,5 +1,7 @@
 #include "epolldispatcher.h"
 
+#include "threadhandover.h"
+
 #include <QCoreApplication>
 #include <QSocketNotifier>
 #include <QTimerEvent>
@@ -99,6 +101,9 @@ EpollDispatcher::EpollDispatcher(int epollFd, int wakeFd, QObject *parent)
 
 EpollDispatcher::~EpollDispatcher()
 {
+    // Other threads call wakeUp() and interrupt() until QThread deletes the dispatcher at the
+    // thread's end, ordered by QThread's own lock, which an uninstrumented Qt hides from TSan.
+    LanChat::takeOver();
     ::close(m_wakeFd);
     ::close(m_epollFd);
 }
@@ -200,6 +205,7 @@ void EpollDispatcher::wakeUp()
 {
     if (!m_wakeUpPending.exchange(true, std::memory_order_acq_rel))
         eventfd_write(m_wakeFd, 1);
+    LanChat::handOver(); // see the destructor
 }
 
 void EpollDispatcher::interrupt()

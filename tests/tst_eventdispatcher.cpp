@@ -3,6 +3,7 @@
 // thread test installs it the way ServerHost does.
 
 #include "epolldispatcher.h"
+#include "threadhandover.h"
 
 #include <QElapsedTimer>
 #include <QEventLoop>
@@ -500,7 +501,7 @@ void TestEventDispatcher::burstOfPostsFromAnotherThread()
     int delivered = 0;
     std::thread poster([&] {
         for (int i = 0; i < Posts; ++i) {
-            QMetaObject::invokeMethod(&receiver, [&] {
+            QMetaObject::invokeMethod(&receiver, [&, handOver = LanChat::ThreadHandOver()] {
                 if (++delivered == Posts)
                     loop.quit();
             });
