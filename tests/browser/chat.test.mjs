@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  TestHost, join, launchBrowser, openPerson, logIn, send, texts, waitForText,
+  TestHost, join, launchBrowser, openPerson, logIn, send, texts, waitForCount, waitForText,
 } from './harness.mjs';
 
 const HTML = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
@@ -244,8 +244,7 @@ describe('LanChat in the browser', { timeout: 120000 }, () => {
     await waitForText(writer.page, '#messages .event', 'reader joined');
     for (let i = 1; i <= 8; ++i)
       await send(writer.page, `message ${i}\n` + 'more\n'.repeat(4));
-    await reader.page.waitForFunction(() => document.querySelectorAll('#messages .message')
-      .length === 8);
+    await waitForCount(reader.page, '#messages .message', 8);
     const atEnd = () => reader.page.$eval('#messages',
       (list) => list.scrollHeight - list.scrollTop - list.clientHeight < 2);
     assert.equal(await atEnd(), true);

@@ -155,6 +155,21 @@ export async function waitForText(page, selector, text) {
   }
 }
 
+// Waits until exactly count elements match selector; a failure lists what the conversation
+// shows, errors included, since a missing message usually has its reason there.
+export async function waitForCount(page, selector, count) {
+  try {
+    await page.waitForFunction(([s, n]) => document.querySelectorAll(s).length === n,
+      [selector, count], { timeout: WAIT_MS });
+  } catch (error) {
+    const seen = await page.$$eval(selector, (nodes) => nodes.length);
+    const shown = await page.$$eval('#messages > *', (nodes) => nodes.map(
+      (node) => `${node.className}: ${node.textContent.replace(/\s+/g, ' ').slice(0, 80)}`));
+    throw new Error(`${seen} of ${count} ${selector}; the conversation shows `
+      + JSON.stringify(shown));
+  }
+}
+
 export async function send(page, text) {
   await page.fill('#message-input', text);
   await page.press('#message-input', 'Enter');
