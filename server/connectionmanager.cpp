@@ -1362,7 +1362,10 @@ void ConnectionManager::shutdown(const QString &notice)
         client->departed = true;
         closeClient(client, Protocol::CloseGoingAway, text);
     }
-    qCInfo(lcServer) << "closed" << m_clients.size() << "connections for shutdown";
+    qCInfo(lcServer).noquote() << (m_clients.size() == 1
+                                       ? u"Closed 1 connection for shutdown"_s
+                                       : u"Closed %1 connections for shutdown"_s.arg(
+                                           m_clients.size()));
 }
 
 void ConnectionManager::record(int kind, const QString &target, const QString &reason,
