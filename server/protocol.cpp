@@ -48,7 +48,13 @@ DecodeResult decode(const QByteArray &utf8)
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(utf8, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
-        result.problem = u"The message is not valid JSON."_s;
+        // Qt reads only objects and arrays as documents: "hi" or null is JSON, but no request,
+        // which the same text in an array tells.
+        QJsonParseError asElement;
+        QJsonDocument::fromJson('[' + utf8 + ']', &asElement);
+        result.problem = asElement.error == QJsonParseError::NoError && !utf8.trimmed().isEmpty()
+            ? u"The message must be a JSON object."_s
+            : u"The message is not valid JSON."_s;
         return result;
     }
     if (!document.isObject()) {
@@ -74,7 +80,8 @@ DecodeResult decode(const QByteArray &utf8)
 
     const QJsonValue typeValue = object.value("type"_L1);
     if (!typeValue.isString()) {
-        result.problem = u"The field type is missing."_s;
+        result.problem = typeValue.isUndefined() ? u"The field type is missing."_s
+                                                 : u"The field type must be a string."_s;
         return result;
     }
     const QString typeName = typeValue.toString();

@@ -28,6 +28,8 @@ private Q_SLOTS:
     void decodeGood();
     void decodeBad_data();
     void decodeBad();
+    void problemSaysWhatIsWrong_data();
+    void problemSaysWhatIsWrong();
     void refLength_data();
     void refLength();
     void passwordAbsentIsNull();
@@ -192,6 +194,30 @@ void TestProtocol::decodeBad()
     QVERIFY(!result.ok);
     QVERIFY(!result.problem.isEmpty());
     QCOMPARE(result.ref, ref);
+}
+
+void TestProtocol::problemSaysWhatIsWrong_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QString>("problem");
+
+    QTest::newRow("not JSON") << QByteArray("hello") << u"The message is not valid JSON."_s;
+    QTest::newRow("truncated object")
+        << QByteArray(R"({"type":"rooms")") << u"The message is not valid JSON."_s;
+    QTest::newRow("empty") << QByteArray(" ") << u"The message is not valid JSON."_s;
+    QTest::newRow("string") << QByteArray(R"( "hi")") << u"The message must be a JSON object."_s;
+    QTest::newRow("null") << QByteArray("null") << u"The message must be a JSON object."_s;
+    QTest::newRow("array") << QByteArray("[1,2]") << u"The message must be a JSON object."_s;
+    QTest::newRow("no type") << QByteArray("{}") << u"The field type is missing."_s;
+    QTest::newRow("type is a number")
+        << QByteArray(R"({"type":5})") << u"The field type must be a string."_s;
+}
+
+void TestProtocol::problemSaysWhatIsWrong()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(QString, problem);
+    QCOMPARE(Protocol::decode(json).problem, problem);
 }
 
 void TestProtocol::refLength_data()
