@@ -42,8 +42,13 @@ bool readString(const QJsonObject &object, QLatin1StringView key, QString &out)
 
 } // namespace
 
-DecodeResult decode(const QByteArray &utf8)
+DecodeResult decode(const QByteArray &frame)
 {
+    // Qt decodes each JSON string on its own and drops a U+FEFF that opens one as a byte order
+    // mark; escaped, it stays. Outside strings it is no JSON either way.
+    static constexpr char Bom[] = "\xEF\xBB\xBF";
+    const QByteArray utf8 = frame.contains(Bom) ? QByteArray(frame).replace(Bom, "\\ufeff") : frame;
+
     DecodeResult result;
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(utf8, &parseError);

@@ -28,6 +28,7 @@ private Q_SLOTS:
     void decodeGood();
     void decodeBad_data();
     void decodeBad();
+    void byteOrderMarkIsKept();
     void problemSaysWhatIsWrong_data();
     void problemSaysWhatIsWrong();
     void refLength_data();
@@ -194,6 +195,24 @@ void TestProtocol::decodeBad()
     QVERIFY(!result.ok);
     QVERIFY(!result.problem.isEmpty());
     QCOMPARE(result.ref, ref);
+}
+
+// A U+FEFF sent as it is, not escaped, at the start of a string is text like any other.
+void TestProtocol::byteOrderMarkIsKept()
+{
+    const Protocol::DecodeResult said
+        = Protocol::decode("{\"type\":\"say\",\"room\":\"lobby\",\"text\":"
+                           "\"\xEF\xBB\xBF\xEF\xBB\xBFraw\xEF\xBB\xBF\"}");
+    QVERIFY2(said.ok, qPrintable(said.problem));
+    QCOMPARE(said.request.text, u"\ufeff\ufeffraw\ufeff"_s);
+
+    const Protocol::DecodeResult escaped
+        = Protocol::decode(R"({"type":"say","room":"lobby","text":"\ufeffraw"})");
+    QVERIFY(escaped.ok);
+    QCOMPARE(escaped.request.text, u"\ufeffraw"_s);
+
+    // Outside a string it is no JSON, escaped or not.
+    QVERIFY(!Protocol::decode("{\xEF\xBB\xBF\"type\":\"rooms\"}").ok);
 }
 
 void TestProtocol::problemSaysWhatIsWrong_data()
