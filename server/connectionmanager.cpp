@@ -57,20 +57,6 @@ QString reasonSuffix(const QString &reason)
     return reason.isEmpty() ? QString() : u": "_s + reason;
 }
 
-QJsonObject messageObject(const ChatMessage &message)
-{
-    QJsonObject object {{"type"_L1, message.isDirect() ? u"dm"_s : u"message"_s},
-                        {"id"_L1, qint64(message.id)},
-                        {"from"_L1, message.from},
-                        {"text"_L1, message.text},
-                        {"ts"_L1, Protocol::timestamp(message.ts)}};
-    if (message.isDirect())
-        object.insert("to"_L1, message.to);
-    else
-        object.insert("room"_L1, message.room);
-    return object;
-}
-
 // A socket keeps the 16 KiB chunk of its read buffer once the data in it has been read, for as
 // long as the connection lasts, though an idle one only hears a pong now and then. Opening the
 // device again lets go of its buffers and leaves the connection alone, so it is done only while
@@ -607,7 +593,7 @@ void ConnectionManager::joinRoom(Client *client, const QString &name, const QStr
         members.append(member->nick);
     QJsonArray history;
     for (const ChatMessage &message : room->history)
-        history.append(messageObject(message));
+        history.append(Protocol::messageObject(message));
     QJsonObject joined {{"type"_L1, u"joined"_s},
                         {"room"_L1, room->name},
                         {"topic"_L1, room->topic},

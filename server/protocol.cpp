@@ -271,32 +271,19 @@ void appendJsonString(QByteArray &out, const QString &text)
             continue;
         out.append(run, p - run);
         run = p + 1;
-        switch (c) {
-        case '"':
-            out.append("\\\"", 2);
-            break;
-        case '\\':
-            out.append("\\\\", 2);
-            break;
-        case '\b':
-            out.append("\\b", 2);
-            break;
-        case '\f':
-            out.append("\\f", 2);
-            break;
-        case '\n':
-            out.append("\\n", 2);
-            break;
-        case '\r':
-            out.append("\\r", 2);
-            break;
-        case '\t':
-            out.append("\\t", 2);
-            break;
-        default: {
+        // The characters JSON has a short escape for, and the letter that follows the backslash.
+        static constexpr char Short[] = "\"\"\\\\\bb\ff\nn\rr\tt";
+        const char *shortEscape = nullptr;
+        for (const char *e = Short; *e; e += 2) {
+            if (uchar(*e) == c)
+                shortEscape = e + 1;
+        }
+        if (shortEscape) {
+            const char escape[] = {'\\', *shortEscape};
+            out.append(escape, sizeof escape);
+        } else {
             const char escape[] = {'\\', 'u', '0', '0', Hex[c >> 4], Hex[c & 0xf]};
             out.append(escape, sizeof escape);
-        }
         }
     }
     out.append(run, end - run);
@@ -396,6 +383,20 @@ QString closeReason(const QString &reason)
 QByteArray encodeUtf8(const QJsonObject &frame)
 {
     return QJsonDocument(frame).toJson(QJsonDocument::Compact);
+}
+
+QJsonObject messageObject(const ChatMessage &message)
+{
+    QJsonObject object {{"type"_L1, message.isDirect() ? u"dm"_s : u"message"_s},
+                        {"id"_L1, qint64(message.id)},
+                        {"from"_L1, message.from},
+                        {"text"_L1, message.text},
+                        {"ts"_L1, timestamp(message.ts)}};
+    if (message.isDirect())
+        object.insert("to"_L1, message.to);
+    else
+        object.insert("room"_L1, message.room);
+    return object;
 }
 
 QByteArray encodeMessage(const ChatMessage &message)

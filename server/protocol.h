@@ -92,9 +92,11 @@ QString closeReason(const QString &reason);
 
 // Compact JSON, as UTF-8 (what goes on the wire) or as text.
 QByteArray encodeUtf8(const QJsonObject &frame);
-// The message or dm frame of a chat message, byte for byte what encodeUtf8() makes of the same
-// object. Every message sent is written once this way, and building a QJsonObject, and its
-// timestamp with QDateTime::toString(), took more of the server's time than its delivery.
+// The message or dm frame of a chat message, as an object (inside a joined frame's history)
+// and as the bytes of a frame of its own: byte for byte what encodeUtf8() makes of the object.
+// Every message sent is written once this way, and building a QJsonObject, and its timestamp with
+// QDateTime::toString(), took more of the server's time than its delivery.
+QJsonObject messageObject(const ChatMessage &message);
 QByteArray encodeMessage(const ChatMessage &message);
 QString encode(const QJsonObject &frame);
 QJsonObject errorObject(Error code, const QString &ref, const QString &message = {});

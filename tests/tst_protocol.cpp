@@ -523,6 +523,8 @@ void TestProtocol::encodeMessage()
     const QByteArray written = Protocol::encodeMessage(message);
     QCOMPARE(written, Protocol::encodeUtf8(expected));
     QCOMPARE(QJsonDocument::fromJson(written).object(), expected);
+    // The history in a joined frame carries the same object.
+    QCOMPARE(Protocol::messageObject(message), expected);
 }
 
 void TestProtocol::closeReason_data()
