@@ -44,9 +44,9 @@ void ServerHost::start(const ServerConfig &config)
     QString error;
     QStringList urls;
     quint16 port = 0;
-    QMetaObject::invokeMethod(
+    LanChat::invokeOnThread(
         server,
-        [server, &ok, &failure, &error, &urls, &port, handOver = LanChat::ThreadHandOver()] {
+        [server, &ok, &failure, &error, &urls, &port] {
             ok = server->listen();
             failure = server->failure();
             error = server->errorString();
@@ -54,10 +54,8 @@ void ServerHost::start(const ServerConfig &config)
                 urls = server->joinUrls();
                 port = server->port();
             }
-            LanChat::handOver();
         },
         Qt::BlockingQueuedConnection);
-    LanChat::takeOver();
 
     if (!ok) {
         server->deleteLater();
@@ -76,14 +74,8 @@ void ServerHost::stop(const QString &notice)
         return;
     m_running = false;
     ChatServer *server = std::exchange(m_server, nullptr);
-    QMetaObject::invokeMethod(
-        server,
-        [server, notice, handOver = LanChat::ThreadHandOver()] {
-            server->stop(notice);
-            LanChat::handOver();
-        },
-        Qt::BlockingQueuedConnection);
-    LanChat::takeOver();
+    LanChat::invokeOnThread(
+        server, [server, notice] { server->stop(notice); }, Qt::BlockingQueuedConnection);
     // The close frames go out on the network thread's event loop before the server goes.
     // deleteLater() posts the deletion itself, which the thread carries out even when it is
     // told to quit right away; a queued call to it would be dropped then, and the server leak.

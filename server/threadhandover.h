@@ -1,11 +1,15 @@
 #pragma once
 
+#include <QObject>
+
+#include <utility>
+
 // Qt as Debian ships it is not built with ThreadSanitizer. TSan therefore cannot see the
 // ordering that Qt's event queue gives between a thread that posts a call and the thread that
-// runs it, and would report every queued signal as a data race. In a TSan build these two
-// calls tell it about that ordering at the places where LanChat hands work to another thread;
-// the rest (signal emissions and the delivery of posted events) is marked by
-// tests/sanitizers/tsanqt.cpp. In any other build they compile to nothing.
+// runs it, and would report every queued signal as a data race. In a TSan build the calls
+// below tell it about that ordering at the places where LanChat hands work to another thread
+// (invokeOnThread() for a functor); the rest (signal emissions and the delivery of posted
+// events) is marked by tests/sanitizers/tsanqt.cpp. In any other build they compile to nothing.
 
 #if defined(__SANITIZE_THREAD__)
 #define LANCHAT_TSAN 1
@@ -44,10 +48,8 @@ inline void takeOver()
 #endif
 }
 
-// Captured last by a lambda that Qt runs on another thread. Qt moves the lambda into the call
-// it posts, and later destroys it in whichever thread is done with it: the move hands over
-// everything written so far, the captures included, and the destruction takes over what the
-// other thread did, which covers the wait of Qt::BlockingQueuedConnection that TSan cannot see.
+// Marks, for TSan, the two ends of a call that Qt moves to another thread and destroys in
+// whichever thread lets go of it last: each move of it hands over, its destruction takes over.
 struct ThreadHandOver
 {
     ThreadHandOver() = default;
@@ -57,5 +59,32 @@ struct ThreadHandOver
     ThreadHandOver &operator=(ThreadHandOver &&) = default;
     ~ThreadHandOver() { takeOver(); }
 };
+
+// QMetaObject::invokeMethod() with a functor, for a context that lives on another thread. What
+// this thread did before, the functor's captures included, happens before the call; what the
+// call did happens before the call is destroyed, which may be in this thread once it is back
+// from posting, and, with Qt::BlockingQueuedConnection, before this thread goes on.
+template<typename Call>
+bool invokeOnThread(QObject *context, Call call, Qt::ConnectionType type = Qt::QueuedConnection)
+{
+    struct HandedOverCall
+    {
+        Call call;
+        // Declared last, so destroyed first: it takes over before the captures are destroyed.
+        ThreadHandOver edge;
+
+        void operator()()
+        {
+            takeOver();
+            call();
+            handOver();
+        }
+    };
+    const bool invoked
+        = QMetaObject::invokeMethod(context, HandedOverCall {std::move(call), {}}, type);
+    if (type == Qt::BlockingQueuedConnection)
+        takeOver();
+    return invoked;
+}
 
 } // namespace LanChat

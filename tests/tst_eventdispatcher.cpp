@@ -3,6 +3,7 @@
 // thread test installs it the way ServerHost does.
 
 #include "epolldispatcher.h"
+#include "threadhandover.h"
 
 #include <QElapsedTimer>
 #include <QEventLoop>
@@ -467,7 +468,7 @@ void TestEventDispatcher::wakeUpFromAnotherThread()
         // Gives the loop the time to fall asleep; the test holds either way.
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         if (invoke) {
-            QMetaObject::invokeMethod(&receiver, [&] {
+            LanChat::invokeOnThread(&receiver, [&] {
                 delivered = true;
                 loop.quit();
             });
@@ -485,14 +486,6 @@ void TestEventDispatcher::wakeUpFromAnotherThread()
         QVERIFY(delivered);
 }
 
-namespace {
-// For burstOfPostsFromAnotherThread: the calls posted from the other thread capture nothing,
-// since captures are written into each call by the poster, and TSan cannot see the ordering
-// that Qt's queue gives them. The main thread sets these before the poster starts.
-int burstDelivered = 0;
-QEventLoop *burstLoop = nullptr;
-} // namespace
-
 void TestEventDispatcher::burstOfPostsFromAnotherThread()
 {
     // Many posts racing with the loop's own clearing of the wake-up flag: a lost wake-up
@@ -505,13 +498,12 @@ void TestEventDispatcher::burstOfPostsFromAnotherThread()
     safety.start(20000);
 
     QObject receiver;
-    burstDelivered = 0;
-    burstLoop = &loop;
-    std::thread poster([&receiver] {
+    int delivered = 0;
+    std::thread poster([&] {
         for (int i = 0; i < Posts; ++i) {
-            QMetaObject::invokeMethod(&receiver, [] {
-                if (++burstDelivered == Posts)
-                    burstLoop->quit();
+            LanChat::invokeOnThread(&receiver, [&] {
+                if (++delivered == Posts)
+                    loop.quit();
             });
             if (i % 64 == 0)
                 std::this_thread::yield();
@@ -519,9 +511,8 @@ void TestEventDispatcher::burstOfPostsFromAnotherThread()
     });
     loop.exec();
     poster.join();
-    burstLoop = nullptr;
     QVERIFY(safety.isActive());
-    QCOMPARE(burstDelivered, Posts);
+    QCOMPARE(delivered, Posts);
 }
 
 void TestEventDispatcher::interruptFromAnotherThread()

@@ -789,9 +789,7 @@ template<typename Call> void MainWindow::callManager(Call call)
         return;
     }
     // Runs on the network thread; dropped if the manager is gone by then.
-    QMetaObject::invokeMethod(
-        manager, [manager, call, handOver = LanChat::ThreadHandOver()] { call(manager); },
-        Qt::QueuedConnection);
+    LanChat::invokeOnThread(manager, [manager, call] { call(manager); });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -75,22 +75,14 @@ struct LoadThread
     }
     ~LoadThread()
     {
-        QMetaObject::invokeMethod(
-            load,
-            [l = load, handOver = LanChat::ThreadHandOver()] {
-                l->stop();
-                LanChat::handOver();
-            },
-            Qt::BlockingQueuedConnection);
-        LanChat::takeOver();
+        LanChat::invokeOnThread(
+            load, [l = load] { l->stop(); }, Qt::BlockingQueuedConnection);
         thread.quit();
         thread.wait();
     }
     void setRate(double rate)
     {
-        QMetaObject::invokeMethod(
-            load, [l = load, rate, handOver = LanChat::ThreadHandOver()] { l->setRate(rate); },
-            Qt::QueuedConnection);
+        LanChat::invokeOnThread(load, [l = load, rate] { l->setRate(rate); });
     }
 };
 
