@@ -25,7 +25,6 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-constexpr qsizetype MaxHeadBytes = 16 * 1024;
 const char HeadTimerName[] = "lanchatHeadTimer";
 
 QString peerKey(const QHostAddress &address, quint16 port)
@@ -272,12 +271,15 @@ void ChatServer::onNewTcpConnection()
 void ChatServer::onHeadReadable(QTcpSocket *socket)
 {
     // peek, never read: the WebSocket server must still see the whole handshake.
-    const QByteArray head = socket->peek(MaxHeadBytes + 4);
+    const QByteArray head = socket->peek(HttpResponder::MaxHeadBytes + 4);
     const qsizetype end = head.indexOf("\r\n\r\n");
     if (end < 0) {
-        if (head.size() > MaxHeadBytes) {
+        // A head that can no longer become a valid one (too long, or with a lone line break)
+        // is answered at once.
+        const HttpRequest unfinished = HttpResponder::parse(head);
+        if (unfinished.result != HttpRequest::Result::Incomplete) {
             disconnect(socket, &QTcpSocket::readyRead, this, nullptr);
-            respondHttp(socket, HttpResponder::parse(head));
+            respondHttp(socket, unfinished);
         }
         return;
     }

@@ -130,6 +130,19 @@ QByteArrayView trimmed(QByteArrayView text)
     return text.sliced(begin, end - begin);
 }
 
+// A CR not followed by LF, or an LF not preceded by CR. A CR that ends the data may still be
+// followed by its LF.
+bool hasLoneLineBreak(QByteArrayView data)
+{
+    for (qsizetype i = 0; i < data.size(); ++i) {
+        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+            return true;
+        if (data[i] == '\r' && i + 1 < data.size() && data[i + 1] != '\n')
+            return true;
+    }
+    return false;
+}
+
 HttpRequest failed(HttpRequest::Result result)
 {
     HttpRequest request;
@@ -243,8 +256,13 @@ HttpRequest HttpResponder::parse(const QByteArray &head)
     using Result = HttpRequest::Result;
 
     const qsizetype length = headLength(head);
-    if (length < 0)
+    if (length < 0) {
+        // A head with a lone line break can never end as this server reads heads (see below):
+        // refused now rather than left to the head timeout.
+        if (hasLoneLineBreak(head))
+            return failed(Result::Malformed);
         return failed(head.size() >= MaxHeadBytes ? Result::TooLarge : Result::Incomplete);
+    }
     if (length > MaxHeadBytes)
         return failed(Result::TooLarge);
 

@@ -158,6 +158,7 @@ private Q_SLOTS:
     void goodUpgradeStillOpens();
     void plainWebSocketsNeedNoTls();
     void oversizedHead();
+    void lineFeedsOnlyAreRefused();
     void unfinishedRequestIsDropped();
     void requestInPieces();
     void manyAtOnce();
@@ -229,6 +230,13 @@ void tst_Http::parse_data()
                                << R::Malformed << QByteArray() << QByteArray();
     QTest::newRow("lone line feed") << QByteArray("GET / HTTP/1.1\nHost: lan\r\n\r\n")
                                     << R::Malformed << QByteArray() << QByteArray();
+    QTest::newRow("line feeds only") << QByteArray("GET / HTTP/1.1\nHost: lan\n\n") << R::Malformed
+                                     << QByteArray() << QByteArray();
+    QTest::newRow("lone carriage return, unfinished")
+        << QByteArray("GET / HTTP/1.1\rHost: lan") << R::Malformed << QByteArray() << QByteArray();
+    QTest::newRow("carriage return awaiting its line feed")
+        << QByteArray("GET / HTTP/1.1\r\n" + host + "\r") << R::Incomplete << QByteArray()
+        << QByteArray();
     QTest::newRow("folded header")
         << QByteArray("GET / HTTP/1.1\r\n" + host + "X-A: 1\r\n  2\r\n\r\n") << R::Malformed
         << QByteArray() << QByteArray();
@@ -613,6 +621,16 @@ void tst_Http::oversizedHead()
 
     QTRY_VERIFY_WITH_TIMEOUT(client.isClosed(), 5000);
     QCOMPARE(client.reply().status, 431);
+}
+
+void tst_Http::lineFeedsOnlyAreRefused()
+{
+    // Ends in a blank line for a reader that takes LF alone as a line break, but never will
+    // for this server: answered, not left to wait for the head timeout.
+    HttpClient client(m_server->port());
+    client.send("GET / HTTP/1.1\nHost: lan\n\n");
+    QTRY_VERIFY_WITH_TIMEOUT(client.isClosed(), 5000);
+    QCOMPARE(client.reply().status, 400);
 }
 
 void tst_Http::unfinishedRequestIsDropped()

@@ -23,8 +23,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     const HttpRequest request = HttpResponder::parse(bytes);
     using Result = HttpRequest::Result;
+    // Without its blank line a head is either still coming or refused already: a lone line
+    // break or too many bytes mean it can never end well.
     if (length < 0)
-        FUZZ_CHECK(request.result == Result::Incomplete || request.result == Result::TooLarge);
+        FUZZ_CHECK(request.result == Result::Incomplete || request.result == Result::TooLarge
+                   || request.result == Result::Malformed);
+    if (request.result == Result::Incomplete)
+        FUZZ_CHECK(length < 0 && bytes.size() < HttpResponder::MaxHeadBytes);
     if (request.result == Result::Ok) {
         FUZZ_CHECK(length > 0 && length <= HttpResponder::MaxHeadBytes);
         FUZZ_CHECK(request.path.startsWith('/'));
