@@ -2,9 +2,31 @@
 
 #include "protocol.h"
 
+#include <unicode/uchar.h>
 #include <unicode/uspoof.h>
 
 using namespace Qt::StringLiterals;
+
+namespace {
+// Scripts such as Devanagari, Tamil and Thai write vowels and virama as marks after a letter;
+// a longer run of marks only stacks up over its neighbours.
+constexpr int MaxMarksInARow = 4;
+
+bool isLetterOrDigit(QChar::Category category)
+{
+    switch (category) {
+    case QChar::Letter_Uppercase:
+    case QChar::Letter_Lowercase:
+    case QChar::Letter_Titlecase:
+    case QChar::Letter_Modifier:
+    case QChar::Letter_Other:
+    case QChar::Number_DecimalDigit:
+        return true;
+    default:
+        return false;
+    }
+}
+} // namespace
 
 NickRules::NickRules(int maxLength)
     : m_maxLength(maxLength)
@@ -17,6 +39,9 @@ NickRules::NickRules(int maxLength)
     }
     // Only the confusable skeleton is used; the character rules are the protocol's own.
     uspoof_setChecks(m_checker, USPOOF_CONFUSABLE, &status);
+
+    for (const QString &word : {u"server"_s, u"host"_s, u"system"_s, u"admin"_s})
+        m_reservedKeys.append(lookAlikeKeys(word));
 }
 
 NickRules::~NickRules()
@@ -36,27 +61,28 @@ bool NickRules::isValid(const QString &nick) const
     if (length < 1 || length > m_maxLength)
         return false;
 
-    const QList<uint> codePoints = nick.toUcs4();
-    for (const uint c : codePoints) {
-        if (c == u'_' || c == u'-' || c == u'.')
-            continue;
-        switch (QChar::category(char32_t(c))) {
-        case QChar::Letter_Uppercase:
-        case QChar::Letter_Lowercase:
-        case QChar::Letter_Titlecase:
-        case QChar::Letter_Modifier:
-        case QChar::Letter_Other:
-        case QChar::Number_DecimalDigit:
-            continue;
-        default:
+    int marksInARow = 0;
+    bool afterLetter = false; // the code point before is a letter or digit, or a mark on one
+    for (const uint c : nick.toUcs4()) {
+        // Letters that show nothing (U+3164 Hangul filler, U+FFA0) are letters to Unicode.
+        if (u_hasBinaryProperty(UChar32(c), UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
             return false;
+        const QChar::Category category = QChar::category(char32_t(c));
+        if (category == QChar::Mark_NonSpacing || category == QChar::Mark_SpacingCombining) {
+            if (!afterLetter || ++marksInARow > MaxMarksInARow)
+                return false;
+            continue;
         }
+        marksInARow = 0;
+        afterLetter = isLetterOrDigit(category);
+        if (!afterLetter && c != u'_' && c != u'-' && c != u'.')
+            return false;
     }
 
-    static const QString reserved[] = {u"server"_s, u"host"_s, u"system"_s, u"admin"_s};
-    const QString key = caseKey(nick);
-    for (const QString &word : reserved) {
-        if (key == word)
+    // A reserved name written with look-alikes ("ѕеrvеr" in Cyrillic, "ＨＯＳＴ") is reserved
+    // too: those names are where a user would look for the host's voice.
+    for (const QString &key : lookAlikeKeys(nick)) {
+        if (m_reservedKeys.contains(key))
             return false;
     }
     return true;

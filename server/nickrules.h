@@ -33,4 +33,6 @@ private:
 
     int m_maxLength;
     USpoofChecker *m_checker = nullptr;
+    // The look-alike keys of the reserved names.
+    QStringList m_reservedKeys;
 };

@@ -82,7 +82,27 @@ void TestNickRules::validity_data()
     QTest::newRow("reserved admin") << u"admin"_s << false;
     QTest::newRow("reserved in another case") << u"ADMIN"_s << false;
     QTest::newRow("reserved mixed case") << u"SyStEm"_s << false;
+    QTest::newRow("reserved in Cyrillic look-alikes") << u"\u0455\u0435rv\u0435r"_s << false;
+    QTest::newRow("reserved in full-width letters") << u"\uff28\uff2f\uff33\uff34"_s << false;
+    QTest::newRow("reserved with a Greek Eta") << u"\u0397ost"_s << false;
+    QTest::newRow("reserved in mathematical bold") << u"\U0001d42c\U0001d41e\U0001d42b\U0001d42f"
+                                                      u"\U0001d41e\U0001d42b"_s
+                                                   << false;
     QTest::newRow("reserved word inside a longer name") << u"admin2"_s << true;
+    QTest::newRow("Hangul filler after a name") << u"alice\u3164"_s << false;
+    QTest::newRow("Hangul filler alone") << u"\u3164"_s << false;
+    QTest::newRow("half-width Hangul filler") << u"alice\uffa0"_s << false;
+    QTest::newRow("Hangul choseong and jungseong fillers") << u"\u115f\u1160"_s << false;
+    QTest::newRow("variation selector") << u"alice\ufe0f"_s << false;
+    QTest::newRow("Devanagari with vowel signs and virama")
+        << u"\u0915\u0943\u0937\u094d\u0923"_s << true;
+    QTest::newRow("Tamil") << u"\u0ba4\u0bae\u0bbf\u0bb4\u0bcd"_s << true;
+    QTest::newRow("Thai with stacked marks")
+        << u"\u0e2a\u0e21\u0e28\u0e31\u0e01\u0e14\u0e34\u0e4c"_s << true;
+    QTest::newRow("mark opening the name") << u"\u0301alice"_s << false;
+    QTest::newRow("mark on a dot") << u"a.\u0301b"_s << false;
+    QTest::newRow("four marks on one letter") << u"x\u0300\u0301\u0302\u0303"_s << true;
+    QTest::newRow("five marks on one letter") << u"x\u0300\u0301\u0302\u0303\u0304"_s << false;
     QTest::newRow("hostname") << u"hostname"_s << true;
 }
 
