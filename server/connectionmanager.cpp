@@ -289,6 +289,19 @@ void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
         if (QTcpSocket *transport = client->transport)
             QTimer::singleShot(0, transport, [transport] { releaseIdleBuffers(transport); });
     });
+    // The socket answers every ping by itself, into the buffer that sendWire() watches: a
+    // client that pings without reading would fill it past the cap unseen. This runs after the
+    // socket's own reading, which is connected first.
+    if (transport) {
+        connect(transport, &QTcpSocket::readyRead, this, [this, client] {
+            if (!client->overflowed && client->transport
+                && client->transport->bytesToWrite() > m_config.maxPendingBytes) {
+                client->overflowed = true;
+                m_overflowed.append(client->id);
+                processOverflowed();
+            }
+        });
+    }
     // The socket answers a close frame from the client with its own, announcing it here; a
     // connection that is simply lost never sends one.
     connect(socket, &QWebSocket::aboutToClose, this, [client] { client->closing = true; });

@@ -223,6 +223,7 @@ private Q_SLOTS:
     void invalidUtf8();
     void floodDoesNotDisturbOthers();
     void slowReaderIsDropped();
+    void pingerThatNeverReadsIsDropped();
     void vanishingConnection();
     void kickAndBanWhileFlowing();
     void orderAndIds();
@@ -1879,6 +1880,40 @@ void TestConnectionManager::slowReaderIsDropped()
     }
     QTRY_COMPARE(m_server->manager()->connectionCount(), 3);
     QVERIFY2(stillServing(fast2, {sender, fast1, fast2}), qPrintable(m_failure));
+}
+
+void TestConnectionManager::pingerThatNeverReadsIsDropped()
+{
+    ServerConfig config = fastConfig();
+    config.maxPendingBytes = 256 * 1024;
+    QVERIFY(start(config));
+    CONNECT_AS(watcher, u"watcher"_s);
+
+    auto *pinger = new RawClient;
+    m_raws.append(pinger);
+    QVERIFY(pinger->open(m_port, 4096));
+    QVERIFY(pinger->hello(u"pinger"_s));
+    TAKE(arrival, watcher, u"presence"_s, presence(u"pinger"_s, u"joined"_s));
+    pinger->stopReading();
+
+    // Every ping is answered with a pong of 127 bytes, which the kernel and then the server
+    // hold for a client that reads nothing; twice what both may hold is sent, a thousand at a
+    // time, each thousand taken in by the server before the next.
+    const qint64 heldAtMost = kernelSendBufferMax() + 2 * config.maxPendingBytes;
+    const int bursts = int(2 * heldAtMost / 127 / 1000 + 1);
+    const QByteArray payload(125, 'p');
+    int sent = 0;
+    for (int burst = 0; burst < bursts && !pinger->isDisconnected(); ++burst) {
+        for (int i = 0; i < 1000; ++i)
+            pinger->sendFrame(RawClient::Ping, payload);
+        sent += 1000;
+        QTRY_VERIFY_WITH_TIMEOUT(pinger->socket()->bytesToWrite() == 0 || pinger->isDisconnected(),
+                                 10'000);
+    }
+    TAKE(timeout, watcher, u"presence"_s, presence(u"pinger"_s, u"timeout"_s), 10'000);
+    qInfo() << "pinger dropped after at most" << sent << "pings";
+    QTRY_COMPARE(m_server->manager()->connectionCount(), 1);
+    QVERIFY2(stillServing(watcher, {watcher}), qPrintable(m_failure));
 }
 
 void TestConnectionManager::vanishingConnection()
