@@ -427,6 +427,8 @@ void ConnectionManager::handleRequest(Client *client, const Request &request)
         sendError(client, Error::NotReady, request.ref);
         return;
     }
+    if (request.type != RequestType::Say && request.type != RequestType::Dm)
+        deliverUnstored();
     switch (request.type) {
     case RequestType::Hello:
         break;
@@ -746,9 +748,15 @@ void ConnectionManager::accept(const ChatMessage &message)
 void ConnectionManager::flushUnstored()
 {
     m_flushPending = false;
-    const QList<ChatMessage> batch = std::exchange(m_unstored, {});
-    if (batch.isEmpty())
+    deliverUnstored();
+    processOverflowed();
+}
+
+void ConnectionManager::deliverUnstored()
+{
+    if (m_unstored.isEmpty())
         return;
+    const QList<ChatMessage> batch = std::exchange(m_unstored, {});
     if (!m_store->appendMessages(batch)) {
         qCWarning(lcServer) << "could not store" << batch.size()
                             << "messages; they were not delivered:" << m_store->errorString();
@@ -756,7 +764,6 @@ void ConnectionManager::flushUnstored()
     }
     for (const ChatMessage &message : batch)
         deliver(message);
-    processOverflowed();
 }
 
 void ConnectionManager::deliver(const ChatMessage &message)
@@ -968,6 +975,7 @@ void ConnectionManager::uncorkAll()
 
 void ConnectionManager::broadcast(const Room &room, const QByteArray &wire, const Client *except)
 {
+    deliverUnstored();
     for (Client *member : room.members) {
         if (member != except)
             sendWire(member, wire);
@@ -996,6 +1004,8 @@ void ConnectionManager::depart(Client *client, const QString &event, const QStri
 {
     if (client->departed)
         return;
+    // The client's own last messages go out under the nickname, and to the rooms, it had.
+    deliverUnstored();
     client->departed = true;
     if (!client->ready)
         return;
@@ -1346,8 +1356,7 @@ void ConnectionManager::shutdown(const QString &notice)
     // No snapshot after this one: it would show connections that are about to go.
     for (QTimer *timer : {&m_sweepTimer, &m_pingTimer, &m_statsTimer, &m_trimTimer})
         timer->stop();
-    if (m_store && m_flushPending)
-        flushUnstored();
+    deliverUnstored();
 
     const QString text = notice.isEmpty() ? tr("The server is shutting down.") : notice;
     const QByteArray frame

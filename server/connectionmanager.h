@@ -122,6 +122,10 @@ private:
 
     void accept(const ChatMessage &message);
     void flushUnstored();
+    // Stores and delivers what was accepted so far. Called before anything that would pass the
+    // accepted messages otherwise: an event for a room, a change of nickname or of a room's
+    // members, a departure.
+    void deliverUnstored();
     void deliver(const ChatMessage &message);
 
     void joinRoom(Client *client, const QString &name, const QString &ref, bool alreadyMember);

@@ -222,6 +222,7 @@ private Q_SLOTS:
     void binaryFrame();
     void invalidUtf8();
     void floodDoesNotDisturbOthers();
+    void floodKickFollowsAcceptedMessages();
     void slowReaderIsDropped();
     void pingerThatNeverReadsIsDropped();
     void vanishingConnection();
@@ -1820,6 +1821,44 @@ void TestConnectionManager::floodDoesNotDisturbOthers()
     QCOMPARE(bob->countOf(u"message"_s), accepted + 1);
     QCOMPARE(flooder->messageIds(), alice->messageIds().mid(0, accepted));
     QCOMPARE(departuresSeen(bob, u"flooder"_s, u"lobby"_s), 1);
+}
+
+void TestConnectionManager::floodKickFollowsAcceptedMessages()
+{
+    // Stored messages wait for the store, which takes them once the pass that accepted them is
+    // over; the kick for the flood comes in that same pass.
+    QTemporaryDir data;
+    QVERIFY(data.isValid());
+    ServerConfig config; // burst 10, 20 drops
+    config.storeEnabled = true;
+    config.dataDir = data.path();
+    QVERIFY(start(config));
+    CONNECT_AS(bob, u"bob"_s);
+    auto *flooder = new RawClient;
+    m_raws.append(flooder);
+    QVERIFY(flooder->open(m_port));
+    QVERIFY(flooder->hello(u"flooder"_s));
+    TAKE(arrival, bob, u"presence"_s, presence(u"flooder"_s, u"joined"_s));
+
+    // In one write, so that the server reads them all in one pass.
+    for (int i = 0; i < 40; ++i)
+        flooder->sendJson(say(u"lobby"_s, u"f%1"_s.arg(i)));
+    QVERIFY(flooder->waitDisconnected());
+    TAKE(kicked, bob, u"presence"_s, presence(u"flooder"_s, u"kicked"_s));
+    QVERIFY(bob->fence());
+
+    // Everything accepted reached bob before the kick, and the flooder before its close.
+    const QList<QJsonObject> &frames = bob->frames();
+    const auto isFlooders = [](const QJsonObject &f) {
+        return f.value(u"type"_s) == u"message"_s && f.value(u"from"_s) == u"flooder"_s;
+    };
+    const auto kick = std::find_if(frames.cbegin(), frames.cend(), [](const QJsonObject &f) {
+        return f.value(u"type"_s) == u"presence"_s && f.value(u"event"_s) == u"kicked"_s;
+    });
+    QCOMPARE(std::count_if(frames.cbegin(), kick, isFlooders), 10);
+    QCOMPARE(std::count_if(kick, frames.cend(), isFlooders), 0);
+    QCOMPARE(flooder->countOf(u"message"_s), 10);
+    QCOMPARE(flooder->closeCode(), int(Protocol::CloseFlooding));
 }
 
 void TestConnectionManager::slowReaderIsDropped()
