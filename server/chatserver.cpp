@@ -250,6 +250,19 @@ void ChatServer::onNewTcpConnection()
     while (QTcpSocket *socket = m_tcpServer->nextPendingConnection()) {
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
 
+        QHostAddress peer = socket->peerAddress();
+        bool isV4 = false;
+        if (const quint32 v4 = peer.toIPv4Address(&isV4); isV4)
+            peer = QHostAddress(v4);
+        int &unfinished = m_unfinishedHeads[peer];
+        if (unfinished >= m_config.maxConnectionsPerAddress) {
+            qCInfo(lcHttp) << peer << "has" << unfinished
+                           << "requests unfinished; one more refused";
+            HttpResponder::refuseBusy(socket, m_config.handshakeTimeoutMs);
+            continue;
+        }
+        ++unfinished;
+
         // Until the request head is complete the connection is neither HTTP nor WebSocket;
         // one that never completes it is cut off.
         auto *timer = new QTimer(socket);
@@ -260,6 +273,13 @@ void ChatServer::onNewTcpConnection()
             socket->abort();
         });
         timer->start(m_config.handshakeTimeoutMs);
+        // The timer goes when the head is taken or the connection with it, whichever comes
+        // first.
+        connect(timer, &QObject::destroyed, this, [this, peer] {
+            const auto it = m_unfinishedHeads.find(peer);
+            if (it != m_unfinishedHeads.end() && --it.value() <= 0)
+                m_unfinishedHeads.erase(it);
+        });
 
         connect(socket, &QTcpSocket::readyRead, this, [this, socket] { onHeadReadable(socket); });
         connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
@@ -279,6 +299,7 @@ void ChatServer::onHeadReadable(QTcpSocket *socket)
         const HttpRequest unfinished = HttpResponder::parse(head);
         if (unfinished.result != HttpRequest::Result::Incomplete) {
             disconnect(socket, &QTcpSocket::readyRead, this, nullptr);
+            delete socket->findChild<QTimer *>(QLatin1StringView(HeadTimerName));
             respondHttp(socket, unfinished);
         }
         return;

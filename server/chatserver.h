@@ -70,4 +70,7 @@ private:
     // Sockets handed to the WebSocket server, by peer, until their handshake completes.
     QHash<QString, QPointer<QTcpSocket>> m_upgrading;
     qsizetype m_upgradingSweepSize = 64; // when to drop the entries of sockets that died
+    // Connections whose request head has not been taken yet, by peer address. They hold a
+    // descriptor each like a chat connection, and so have a cap of their own per address.
+    QHash<QHostAddress, int> m_unfinishedHeads;
 };

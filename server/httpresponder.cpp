@@ -455,7 +455,18 @@ void HttpResponder::serve(QTcpSocket *socket, const HttpRequest &request, int wr
         qCDebug(lcHttp).noquote() << peer << request.method << request.path << response.status;
     else
         qCDebug(lcHttp).noquote() << peer << "sent a head we refuse:" << response.status;
+    send(socket, response, writeTimeoutMs);
+}
 
+void HttpResponder::refuseBusy(QTcpSocket *socket, int writeTimeoutMs)
+{
+    Response response = plain(503, "Service Unavailable");
+    response.headers.emplaceBack("Retry-After", "10");
+    send(socket, response, writeTimeoutMs);
+}
+
+void HttpResponder::send(QTcpSocket *socket, const Response &response, int writeTimeoutMs)
+{
     // Nothing more is read from this connection: whatever the peer still sends is dropped.
     socket->readAll();
     QObject::connect(socket, &QTcpSocket::readyRead, socket, [socket] { socket->readAll(); });

@@ -89,9 +89,12 @@ public:
     // connection once the answer is written (or after writeTimeoutMs if the peer does not read
     // it).
     void serve(QTcpSocket *socket, const HttpRequest &request, int writeTimeoutMs = 10'000) const;
+    // Answers with 503 whatever the connection asks: it is one more than the server takes now.
+    static void refuseBusy(QTcpSocket *socket, int writeTimeoutMs = 10'000);
 
 private:
     Response statusResponse() const;
+    static void send(QTcpSocket *socket, const Response &response, int writeTimeoutMs);
 
     StatusSource m_status;
 };

@@ -160,6 +160,7 @@ private Q_SLOTS:
     void oversizedHead();
     void lineFeedsOnlyAreRefused();
     void unfinishedRequestIsDropped();
+    void unfinishedRequestsPerAddressAreCapped();
     void requestInPieces();
     void manyAtOnce();
 
@@ -644,6 +645,36 @@ void tst_Http::unfinishedRequestIsDropped()
     QTRY_VERIFY_WITH_TIMEOUT(client.isClosed(), HeadTimeoutMs * 10);
     QVERIFY(clock.elapsed() >= HeadTimeoutMs / 2);
     QVERIFY(client.reply().raw.isEmpty());
+}
+
+void tst_Http::unfinishedRequestsPerAddressAreCapped()
+{
+    ServerConfig config;
+    config.maxConnectionsPerAddress = 3;
+    config.handshakeTimeoutMs = 60'000;
+    m_server = std::make_unique<ChatServer>(config);
+    QVERIFY(m_server->listen(QHostAddress::LocalHost, 0));
+
+    std::vector<std::unique_ptr<HttpClient>> slow;
+    for (int i = 0; i < 3; ++i) {
+        slow.push_back(std::make_unique<HttpClient>(m_server->port()));
+        slow.back()->send("GET / HTTP/1.1\r\nHost: lan\r\n");
+    }
+    for (const auto &client : slow)
+        QTRY_VERIFY(client->isConnected());
+
+    // A fourth from the same address is told to come back, at once.
+    Reply busy = fetch(get("/api/status"));
+    QCOMPARE(busy.status, 503);
+    QCOMPARE(busy.header("retry-after"), QByteArray("10"));
+
+    // One of the three finishes its request; that makes room for another.
+    slow.front()->send("\r\n");
+    QTRY_VERIFY_WITH_TIMEOUT(slow.front()->isClosed(), 5000);
+    QCOMPARE(slow.front()->reply().status, 200);
+    QTRY_COMPARE(fetch(get("/api/status")).status, 200);
+    for (size_t i = 1; i < slow.size(); ++i)
+        QVERIFY(!slow.at(i)->isClosed());
 }
 
 void tst_Http::requestInPieces()
