@@ -496,7 +496,7 @@ const handlers = {
       showRenameError(message, request.nick);
       return;
     }
-    if (request && request.type === 'join' && code === 'room_invalid') {
+    if (request && request.type === 'join' && ['room_invalid', 'too_many_rooms'].includes(code)) {
       showNewRoomError(message);
       return;
     }

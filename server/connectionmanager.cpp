@@ -559,7 +559,8 @@ void ConnectionManager::handleHello(Client *client, const Request &request)
     const QJsonObject limits {{"textLength"_L1, m_config.textLength},
                               {"nickLength"_L1, m_config.nickLength},
                               {"messagesPerSecond"_L1, m_config.messagesPerSecond},
-                              {"burst"_L1, m_config.burst}};
+                              {"burst"_L1, m_config.burst},
+                              {"roomsPerUser"_L1, m_config.maxRoomsPerUser}};
     QJsonObject welcome {
         {"type"_L1, u"welcome"_s},
         {"nick"_L1, nick},
@@ -633,6 +634,17 @@ void ConnectionManager::handleJoin(Client *client, const Request &request)
     }
     const auto it = m_rooms.find(request.room);
     const bool member = it != m_rooms.end() && it->second->members.contains(client);
+    // Every room is in every welcome and every room list: their number bounds what those cost.
+    if (!member && client->rooms.size() >= m_config.maxRoomsPerUser) {
+        sendError(
+            client, Error::TooManyRooms, request.ref,
+            u"You are in %1 rooms, as many as the server allows."_s.arg(m_config.maxRoomsPerUser));
+        return;
+    }
+    if (it == m_rooms.end() && int(m_rooms.size()) >= m_config.maxRooms) {
+        sendError(client, Error::TooManyRooms, request.ref);
+        return;
+    }
     joinRoom(client, request.room, request.ref, member);
 }
 

@@ -174,6 +174,8 @@ QString errorCodeName(Error code)
         return u"server_full"_s;
     case Error::TooManyAttempts:
         return u"too_many_attempts"_s;
+    case Error::TooManyRooms:
+        return u"too_many_rooms"_s;
     }
     return u"bad_request"_s;
 }
@@ -209,6 +211,8 @@ QString defaultErrorMessage(Error code)
         return u"The server is full."_s;
     case Error::TooManyAttempts:
         return u"Too many wrong passwords from your address; try again later."_s;
+    case Error::TooManyRooms:
+        return u"There are as many rooms as the server allows."_s;
     }
     return {};
 }

@@ -40,6 +40,7 @@ enum class Error {
     RateLimited,
     ServerFull,
     TooManyAttempts,
+    TooManyRooms,
 };
 
 enum CloseCode {

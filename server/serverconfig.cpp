@@ -31,6 +31,8 @@ template<typename Config, typename Visit> void forEachNumber(Config &c, Visit vi
     visit("passwordLockoutMs", c.passwordLockoutMs, 100, 86'400'000);
     visit("maxConnections", c.maxConnections, 1, 1'000'000);
     visit("maxConnectionsPerAddress", c.maxConnectionsPerAddress, 1, 1'000'000);
+    visit("maxRooms", c.maxRooms, 1, 1'000'000);
+    visit("maxRoomsPerUser", c.maxRoomsPerUser, 1, 1'000'000);
     visit("helloTimeoutMs", c.helloTimeoutMs, 100, 86'400'000);
     visit("pingIntervalMs", c.pingIntervalMs, 100, 86'400'000);
     visit("idleTimeoutMs", c.idleTimeoutMs, 100, 86'400'000);
@@ -162,6 +164,8 @@ void ServerConfig::save(QSettings &settings) const
     settings.setValue(u"passwordLockoutMs"_s, passwordLockoutMs);
     settings.setValue(u"maxConnections"_s, maxConnections);
     settings.setValue(u"maxConnectionsPerAddress"_s, maxConnectionsPerAddress);
+    settings.setValue(u"maxRooms"_s, maxRooms);
+    settings.setValue(u"maxRoomsPerUser"_s, maxRoomsPerUser);
     settings.setValue(u"helloTimeoutMs"_s, helloTimeoutMs);
     settings.setValue(u"pingIntervalMs"_s, pingIntervalMs);
     settings.setValue(u"idleTimeoutMs"_s, idleTimeoutMs);

@@ -28,6 +28,8 @@ struct ServerConfig
     int passwordLockoutMs = 60'000;
     int maxConnections = 10'000;
     int maxConnectionsPerAddress = 1'000;
+    int maxRooms = 1'000; // lobby included
+    int maxRoomsPerUser = 20; // lobby included
     int helloTimeoutMs = 10'000;
     int pingIntervalMs = 30'000;
     int idleTimeoutMs = 75'000;

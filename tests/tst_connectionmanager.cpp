@@ -177,6 +177,7 @@ private Q_SLOTS:
 
     // Rooms and messages
     void joinLeaveRoomsWho();
+    void roomLimits();
     void historyOnJoin();
     void historyDefaultLength();
     void sayReachesEveryMember();
@@ -631,6 +632,46 @@ void TestConnectionManager::normalCloseIsLeft()
 
 // ---------------------------------------------------------------------------------------------
 // Rooms and messages
+
+void TestConnectionManager::roomLimits()
+{
+    ServerConfig config = fastConfig();
+    config.maxRoomsPerUser = 3;
+    config.maxRooms = 4;
+    QVERIFY(start(config));
+    CONNECT_AS(alice, u"alice"_s);
+    CONNECT_AS(bob, u"bob"_s);
+
+    // lobby, a and b: as many as alice may be in.
+    for (const QString room : {u"a"_s, u"b"_s}) {
+        alice->send(request(u"join"_s, u"room"_s, room, room));
+        TAKE(joined, alice, u"joined"_s, withRef(room));
+    }
+    alice->send(request(u"join"_s, u"room"_s, u"c"_s, u"c"_s));
+    EXPECT_ERROR(alice, u"too_many_rooms"_s, u"c"_s);
+    // A room she is in already is no more.
+    alice->send(request(u"join"_s, u"room"_s, u"a"_s, u"again"_s));
+    TAKE(again, alice, u"joined"_s, withRef(u"again"_s));
+
+    // lobby, a, b and c: as many as the server holds. Joining one that exists still works.
+    bob->send(request(u"join"_s, u"room"_s, u"c"_s, u"c"_s));
+    TAKE(created, bob, u"joined"_s, withRef(u"c"_s));
+    bob->send(request(u"join"_s, u"room"_s, u"d"_s, u"d"_s));
+    EXPECT_ERROR(bob, u"too_many_rooms"_s, u"d"_s);
+    bob->send(request(u"join"_s, u"room"_s, u"a"_s, u"a"_s));
+    TAKE(existing, bob, u"joined"_s, withRef(u"a"_s));
+
+    // b goes with its last member, which leaves the server room for d; but bob is in three
+    // rooms already, until he leaves one.
+    alice->send(request(u"leave"_s, u"room"_s, u"b"_s, u"leave"_s));
+    TAKE(left, alice, u"left"_s, withRef(u"leave"_s));
+    bob->send(request(u"join"_s, u"room"_s, u"d"_s, u"d2"_s));
+    EXPECT_ERROR(bob, u"too_many_rooms"_s, u"d2"_s);
+    bob->send(request(u"leave"_s, u"room"_s, u"c"_s, u"leave"_s));
+    TAKE(bobLeft, bob, u"left"_s, withRef(u"leave"_s));
+    bob->send(request(u"join"_s, u"room"_s, u"d"_s, u"d3"_s));
+    TAKE(madeRoom, bob, u"joined"_s, withRef(u"d3"_s));
+}
 
 void TestConnectionManager::joinLeaveRoomsWho()
 {
