@@ -23,6 +23,7 @@
 #include <QScrollBar>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QStyledItemDelegate>
 #include <QTableView>
 #include <QTcpServer>
@@ -569,10 +570,14 @@ void TestMainWindow::settingsAreSavedAndApplied()
     auto *name = dialog->findChild<QLineEdit *>(u"name"_s);
     QVERIFY(name);
     name->setText(u"Renamed party"_s);
+    auto *rooms = dialog->findChild<QSpinBox *>(u"maxRoomsPerUser"_s);
+    QVERIFY(rooms);
+    rooms->setValue(7);
     dialog->accept();
 
     // Saved for the next run, and applied now by a restart that everyone hears of.
     QCOMPARE(QSettings().value(u"name"_s).toString(), u"Renamed party"_s);
+    QCOMPARE(QSettings().value(u"maxRoomsPerUser"_s).toInt(), 7);
     QCOMPARE(started.size(), 1);
     QVERIFY(m_window->isServerRunning());
     QVERIFY(alice->waitClosed());
@@ -584,6 +589,7 @@ void TestMainWindow::settingsAreSavedAndApplied()
     QVERIFY(bob.hello(u"bob"_s));
     const QJsonObject welcome = bob.framesOfType(u"welcome"_s).value(0);
     QCOMPARE(welcome.value(u"server"_s).toObject().value(u"name"_s).toString(), u"Renamed party"_s);
+    QCOMPARE(welcome.value(u"limits"_s).toObject().value(u"roomsPerUser"_s).toInt(), 7);
 }
 
 void TestMainWindow::qrCodeShowsFirstJoinUrl()

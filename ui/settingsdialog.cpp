@@ -80,6 +80,8 @@ SettingsDialog::SettingsDialog(const ServerConfig &config, bool serverRunning, Q
         = spinBox(this, QStringLiteral("maxConnections"), 1, 100'000, config.maxConnections);
     m_maxPerAddress = spinBox(this, QStringLiteral("maxConnectionsPerAddress"), 1, 100'000,
                               config.maxConnectionsPerAddress);
+    m_roomsPerUser = spinBox(this, QStringLiteral("maxRoomsPerUser"), 1, 10'000,
+                             config.maxRoomsPerUser, tr(" rooms"));
     m_messagesPerSecond = spinBox(this, QStringLiteral("messagesPerSecond"), 1, 1000,
                                   config.messagesPerSecond, tr(" per second"));
     m_burst = spinBox(this, QStringLiteral("burst"), 1, 10'000, config.burst, tr(" at once"));
@@ -100,6 +102,7 @@ SettingsDialog::SettingsDialog(const ServerConfig &config, bool serverRunning, Q
     auto *limitsForm = new QFormLayout(limits);
     limitsForm->addRow(tr("Connections:"), m_maxConnections);
     limitsForm->addRow(tr("From one address:"), m_maxPerAddress);
+    limitsForm->addRow(tr("Rooms for each person:"), m_roomsPerUser);
     limitsForm->addRow(tr("Messages:"), m_messagesPerSecond);
     limitsForm->addRow(tr("Burst:"), m_burst);
     limitsForm->addRow(tr("Message length:"), m_textLength);
@@ -144,6 +147,7 @@ ServerConfig SettingsDialog::config() const
     c.password = m_password->text();
     c.maxConnections = m_maxConnections->value();
     c.maxConnectionsPerAddress = m_maxPerAddress->value();
+    c.maxRoomsPerUser = m_roomsPerUser->value();
     c.messagesPerSecond = m_messagesPerSecond->value();
     c.burst = m_burst->value();
     c.textLength = m_textLength->value();

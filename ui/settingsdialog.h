@@ -39,6 +39,7 @@ private:
     QLineEdit *m_password;
     QSpinBox *m_maxConnections;
     QSpinBox *m_maxPerAddress;
+    QSpinBox *m_roomsPerUser;
     QSpinBox *m_messagesPerSecond;
     QSpinBox *m_burst;
     QSpinBox *m_textLength;
