@@ -325,7 +325,8 @@ bool hasVisibleCharacter(const QString &text)
             c = QChar::surrogateToUcs4(text.at(i), text.at(i + 1));
             ++i;
         }
-        if (QChar::isSurrogate(c) || u_isUWhiteSpace(UChar32(c))
+        // U+2800, the Braille pattern without dots, is a symbol to Unicode but shows as blank.
+        if (QChar::isSurrogate(c) || u_isUWhiteSpace(UChar32(c)) || c == 0x2800
             || u_hasBinaryProperty(UChar32(c), UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
             continue;
         const int8_t category = u_charType(UChar32(c));

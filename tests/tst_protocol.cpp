@@ -413,6 +413,8 @@ void TestProtocol::hasVisibleCharacter_data()
     QTest::newRow("byte order mark") << u"\ufeff"_s << false;
     QTest::newRow("format characters in white space") << u" \u200d\t\u2060\u200e \u00ad"_s << false;
     QTest::newRow("Hangul filler") << u"\u3164"_s << false;
+    QTest::newRow("blank Braille pattern") << u"\u2800\u2800"_s << false;
+    QTest::newRow("Braille pattern with dots") << u"\u2801"_s << true;
     QTest::newRow("variation selector") << u"\ufe0f"_s << false;
     QTest::newRow("control characters") << u"\u0001\u007f"_s << false;
     QTest::newRow("lone surrogate") << QString(QChar(0xd800)) << false;
