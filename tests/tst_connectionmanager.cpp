@@ -649,7 +649,7 @@ void TestConnectionManager::roomLimits()
     }
     alice->send(request(u"join"_s, u"room"_s, u"c"_s, u"c"_s));
     EXPECT_ERROR(alice, u"too_many_rooms"_s, u"c"_s);
-    // A room she is in already is no more.
+    // Joining a room she is in already adds none.
     alice->send(request(u"join"_s, u"room"_s, u"a"_s, u"again"_s));
     TAKE(again, alice, u"joined"_s, withRef(u"again"_s));
 
