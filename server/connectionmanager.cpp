@@ -1064,6 +1064,9 @@ void ConnectionManager::removeClient(Client *client)
         socket->disconnect(this);
         socket->deleteLater();
     }
+    // The transport goes with the socket, later; what it still reads is not for this client.
+    if (QTcpSocket *transport = client->transport)
+        transport->disconnect(this);
     m_clients.erase(id);
     processOverflowed();
     Q_EMIT clientDisconnected(id, nick, {});
