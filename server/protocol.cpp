@@ -40,14 +40,18 @@ bool readString(const QJsonObject &object, QLatin1StringView key, QString &out)
     return true;
 }
 
+// U+FEFF in UTF-8. Qt decodes each JSON string on its own and drops a U+FEFF that opens one as
+// a byte order mark; escaped, it stays. Outside strings it is no JSON either way, so it is
+// escaped wherever it is, in what the server reads and in what it writes.
+constexpr char Bom[] = "\xEF\xBB\xBF";
+constexpr char EscapedBom[] = "\\ufeff";
+
 } // namespace
 
 DecodeResult decode(const QByteArray &frame)
 {
-    // Qt decodes each JSON string on its own and drops a U+FEFF that opens one as a byte order
-    // mark; escaped, it stays. Outside strings it is no JSON either way.
-    static constexpr char Bom[] = "\xEF\xBB\xBF";
-    const QByteArray utf8 = frame.contains(Bom) ? QByteArray(frame).replace(Bom, "\\ufeff") : frame;
+    const QByteArray utf8
+        = frame.contains(Bom) ? QByteArray(frame).replace(Bom, EscapedBom) : frame;
 
     DecodeResult result;
     QJsonParseError parseError;
@@ -261,7 +265,7 @@ bool formatTimestamp(const QDateTime &time, char (&out)[TimestampLength])
     return true;
 }
 
-// text as a JSON string, quotes included, escaped as QJsonDocument escapes it.
+// text as a JSON string, quotes included, escaped as encodeUtf8() escapes it.
 void appendJsonString(QByteArray &out, const QString &text)
 {
     static constexpr char Hex[] = "0123456789abcdef";
@@ -271,8 +275,17 @@ void appendJsonString(QByteArray &out, const QString &text)
     out.append('"');
     for (const char *p = run; p != end; ++p) {
         const auto c = uchar(*p);
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0xEF)
             continue;
+        if (c == 0xEF) {
+            if (end - p < 3 || uchar(p[1]) != 0xBB || uchar(p[2]) != 0xBF)
+                continue;
+            out.append(run, p - run);
+            out.append(EscapedBom, sizeof EscapedBom - 1);
+            p += 2;
+            run = p + 1;
+            continue;
+        }
         out.append(run, p - run);
         run = p + 1;
         // The characters JSON has a short escape for, and the letter that follows the backslash.
@@ -387,7 +400,10 @@ QString closeReason(const QString &reason)
 
 QByteArray encodeUtf8(const QJsonObject &frame)
 {
-    return QJsonDocument(frame).toJson(QJsonDocument::Compact);
+    QByteArray json = QJsonDocument(frame).toJson(QJsonDocument::Compact);
+    if (json.contains(Bom))
+        json.replace(Bom, EscapedBom);
+    return json;
 }
 
 QJsonObject messageObject(const ChatMessage &message)

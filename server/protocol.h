@@ -91,7 +91,8 @@ bool isValidRoomName(const QString &room);
 // character: a cut character would make the frame invalid and the peer see 1007 instead.
 QString closeReason(const QString &reason);
 
-// Compact JSON, as UTF-8 (what goes on the wire) or as text.
+// Compact JSON in UTF-8, what goes on the wire; U+FEFF is written as the escape \ufeff, which
+// every reader keeps.
 QByteArray encodeUtf8(const QJsonObject &frame);
 // The message or dm frame of a chat message, as an object (inside a joined frame's history)
 // and as the bytes of a frame of its own: byte for byte what encodeUtf8() makes of the object.

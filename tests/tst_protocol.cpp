@@ -487,6 +487,9 @@ void TestProtocol::encodeMessage_data()
         << u"café"_s << QString()
         << u"日本語 עברית Ελληνικά 👋🏽 \u2028\u2029 \ufeff"_s << quint64(8)
         << ts;
+    // Written raw, Qt's own reader would drop the first: the server escapes them.
+    QTest::newRow("byte order marks opening the text")
+        << u"r"_s << QString() << u"\ufeff\ufeffhi\ufeff"_s << quint64(13) << ts;
     QTest::newRow("direct, escapes in every field")
         << QString() << u"b\"o\\b"_s << u"line\nbreak"_s << quint64(9) << ts;
     QTest::newRow("largest id") << u"r"_s << QString() << u"x"_s
@@ -497,8 +500,8 @@ void TestProtocol::encodeMessage_data()
                                 << QDateTime(QDate(10000, 1, 1), QTime(0, 0), Qt::UTC);
 }
 
-// The frame every message goes out in is written by hand; it must be what Qt's JSON writer
-// makes of the same object, to the byte.
+// The frame every message goes out in is written by hand; it must be what encodeUtf8() makes of
+// the same object, to the byte, and read back as that object.
 void TestProtocol::encodeMessage()
 {
     QFETCH(QString, room);

@@ -73,7 +73,7 @@ void checkNick(const QString &raw)
 }
 
 // Whatever text a client sends goes out in a frame the server writes by hand; it must read back
-// as the same text, and be what Qt's JSON writer makes of it.
+// as the same text, and be what encodeUtf8() makes of it.
 void checkRelayed(const QString &text, const QString &from)
 {
     ChatMessage message;
