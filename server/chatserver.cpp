@@ -250,10 +250,7 @@ void ChatServer::onNewTcpConnection()
     while (QTcpSocket *socket = m_tcpServer->nextPendingConnection()) {
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
 
-        QHostAddress peer = socket->peerAddress();
-        bool isV4 = false;
-        if (const quint32 v4 = peer.toIPv4Address(&isV4); isV4)
-            peer = QHostAddress(v4);
+        const QHostAddress peer = LanChat::plainAddress(socket->peerAddress());
         int &unfinished = m_unfinishedHeads[peer];
         if (unfinished >= m_config.maxConnectionsPerAddress) {
             qCInfo(lcHttp) << peer << "has" << unfinished

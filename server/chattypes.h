@@ -92,4 +92,7 @@ Q_DECLARE_METATYPE(ModerationAction)
 namespace LanChat {
 // Registers the types above for queued connections; call once before connecting across threads.
 void registerMetaTypes();
+// An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; bans and limits want a.b.c.d.
+// Any other address comes back as it is, sharing its data.
+QHostAddress plainAddress(const QHostAddress &address);
 } // namespace LanChat

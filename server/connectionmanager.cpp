@@ -252,14 +252,7 @@ void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
     // The handshake has been read and answered.
     releaseIdleBuffers(transport);
     // Shared with the socket's own copy unless it has to change.
-    client->hostAddress = socket->peerAddress();
-    // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; bans and limits want a.b.c.d.
-    if (client->hostAddress.protocol() == QAbstractSocket::IPv6Protocol) {
-        bool isV4 = false;
-        const quint32 v4 = client->hostAddress.toIPv4Address(&isV4);
-        if (isV4)
-            client->hostAddress = QHostAddress(v4);
-    }
+    client->hostAddress = LanChat::plainAddress(socket->peerAddress());
     client->address = client->hostAddress.toString();
     client->port = socket->peerPort();
     client->connectedAt = QDateTime::currentDateTimeUtc();
@@ -296,8 +289,7 @@ void ConnectionManager::addConnection(QWebSocket *socket, QTcpSocket *transport)
         connect(transport, &QTcpSocket::readyRead, this, [this, client] {
             if (!client->overflowed && client->transport
                 && client->transport->bytesToWrite() > m_config.maxPendingBytes) {
-                client->overflowed = true;
-                m_overflowed.append(client->id);
+                markOverflowed(client);
                 processOverflowed();
             }
         });
@@ -513,9 +505,10 @@ void ConnectionManager::handleHello(Client *client, const Request &request)
         }
     }
 
-    const bool valid = m_nickRules->isValid(nick);
+    const QStringList keys = m_nickRules->lookAlikeKeys(nick);
+    const bool valid = m_nickRules->isValid(nick, keys);
     const QString key = NickRules::caseKey(nick);
-    const QStringList lookAlikeKeys = valid ? m_nickRules->lookAlikeKeys(nick) : QStringList();
+    const QStringList lookAlikeKeys = valid ? keys : QStringList();
     if (const Ban *ban = findBan(valid ? key : QString(), lookAlikeKeys, client->address)) {
         logRefusal(ban->reason.isEmpty() ? u"banned"_s : u"banned (%1)"_s.arg(ban->reason));
         sendError(client, Error::Banned, request.ref);
@@ -828,7 +821,8 @@ void ConnectionManager::handleTyping(Client *client, const Request &request)
 void ConnectionManager::handleNick(Client *client, const Request &request)
 {
     const QString nick = NickRules::normalize(request.nick);
-    if (!m_nickRules->isValid(nick)) {
+    const QStringList lookAlikeKeys = m_nickRules->lookAlikeKeys(nick);
+    if (!m_nickRules->isValid(nick, lookAlikeKeys)) {
         sendError(client, Error::NickInvalid, request.ref);
         return;
     }
@@ -843,7 +837,6 @@ void ConnectionManager::handleNick(Client *client, const Request &request)
         return;
     }
     const QString key = NickRules::caseKey(nick);
-    const QStringList lookAlikeKeys = m_nickRules->lookAlikeKeys(nick);
     if (findBan(key, lookAlikeKeys, {})) {
         sendError(client, Error::Banned, request.ref);
         depart(client, u"banned"_s, u"Banned nickname"_s);
@@ -946,11 +939,15 @@ void ConnectionManager::sendWire(Client *client, const QByteArray &wire)
         m_trimArmedMs = m_clock.elapsed();
         m_trimTimer.start();
     }
-    if (pending > m_config.maxPendingBytes) {
-        // Cut off after the walk over the room is done, never in the middle of it.
-        client->overflowed = true;
-        m_overflowed.append(client->id);
-    }
+    if (pending > m_config.maxPendingBytes)
+        markOverflowed(client);
+}
+
+void ConnectionManager::markOverflowed(Client *client)
+{
+    // Cut off after the walk over the room is done, never in the middle of it.
+    client->overflowed = true;
+    m_overflowed.append(client->id);
 }
 
 void ConnectionManager::uncork(Client *client)
@@ -1183,9 +1180,7 @@ void ConnectionManager::ban(const QString &nick, const QString &address, int sec
             Q_EMIT hostActionFailed(tr("%1 is not an address.").arg(banAddress));
             return;
         }
-        bool isV4 = false;
-        const quint32 v4 = parsed.toIPv4Address(&isV4);
-        banAddress = isV4 ? QHostAddress(v4).toString() : parsed.toString();
+        banAddress = LanChat::plainAddress(parsed).toString();
     }
     const QString banNick = NickRules::normalize(nick);
     if (banNick.isEmpty() && banAddress.isEmpty()) {

@@ -117,6 +117,7 @@ private:
     // Hands the frames held for the client to the kernel.
     void uncork(Client *client);
     void uncorkAll();
+    void markOverflowed(Client *client);
     // Drops the clients whose unsent data passed the cap, once no room list is being walked.
     void processOverflowed();
 

@@ -57,6 +57,11 @@ QString NickRules::normalize(const QString &nick)
 
 bool NickRules::isValid(const QString &nick) const
 {
+    return isValid(nick, lookAlikeKeys(nick));
+}
+
+bool NickRules::isValid(const QString &nick, const QStringList &lookAlikeKeys) const
+{
     const int length = Protocol::codePointLength(nick);
     if (length < 1 || length > m_maxLength)
         return false;
@@ -79,9 +84,9 @@ bool NickRules::isValid(const QString &nick) const
             return false;
     }
 
-    // A reserved name written with look-alikes ("ѕеrvеr" in Cyrillic, "ＨＯＳＴ") is reserved
-    // too: those names are where a user would look for the host's voice.
-    for (const QString &key : lookAlikeKeys(nick)) {
+    // A reserved name in look-alikes (a Cyrillic "ѕеrvеr", a full-width "ＨＯＳＴ") is
+    // reserved too: those names are where a user would look for the host's voice.
+    for (const QString &key : lookAlikeKeys) {
         if (m_reservedKeys.contains(key))
             return false;
     }

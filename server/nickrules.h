@@ -19,6 +19,8 @@ public:
     static QString normalize(const QString &nick);
     // For a normalized nickname: true when it follows the rules and is not reserved.
     bool isValid(const QString &nick) const;
+    // The same, for a caller that holds the nickname's lookAlikeKeys() already.
+    bool isValid(const QString &nick, const QStringList &lookAlikeKeys) const;
     // The key under which nicknames compare without regard to case.
     static QString caseKey(const QString &nick);
     // The key under which look-alike nicknames collide.

@@ -643,7 +643,7 @@ void TestConnectionManager::roomLimits()
     CONNECT_AS(bob, u"bob"_s);
 
     // lobby, a and b: as many as alice may be in.
-    for (const QString room : {u"a"_s, u"b"_s}) {
+    for (const QString &room : {u"a"_s, u"b"_s}) {
         alice->send(request(u"join"_s, u"room"_s, room, room));
         TAKE(joined, alice, u"joined"_s, withRef(room));
     }
